@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh machine: `make book` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+JOBS    ?= 2
+
+.PHONY: book student test bench lab serve clean lint venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+# The reader/instructor edition (with solutions) into _build/html.
+book: $(STAMP)
+	$(BIN)/python -m bookkit.build --edition instructor --out _build
+
+# The student edition (no solutions, no answer keys) into _build/student/html.
+student: $(STAMP)
+	$(BIN)/python -m bookkit.build --edition student --out _build/student
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m simcore.bench
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book/
+
+serve: $(STAMP)
+	@test -f _build/html/index.html || $(MAKE) book
+	$(BIN)/python -m http.server --directory _build/html --bind 127.0.0.1 8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis

@@ -1,0 +1,44 @@
+"""One call to run a scenario: copy the system, unmap the folio, check the result.
+
+This is the entry point widgets, figures, exercises and the command line use; it adds no unmap
+logic of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simcore.check import Violation, check
+from simcore.costs import Costs
+from simcore.system import System
+from simcore.trace import Trace
+from simcore.unmap import try_to_unmap
+
+
+@dataclass
+class Result:
+    ok: bool
+    mode: str
+    bugs: tuple[str, ...]
+    system: System
+    trace: Trace | None
+    violations: list[Violation]
+
+    @property
+    def costs(self) -> Costs:
+        return self.system.costs
+
+
+def run(system: System, mode: str = "patched", bugs=(), trace: bool = False) -> Result:
+    """Unmap a copy of ``system``'s folio in ``mode`` (optionally a bug-zoo variant)."""
+    sys = system.copy()
+    tr = Trace(sys.snapshot) if trace else None
+    if tr is not None:
+        tr.emit("start", "try_to_unmap", "before the unmap")
+    ok = try_to_unmap(sys, mode, bugs, tr)
+    names = (bugs,) if isinstance(bugs, str) and bugs else tuple(bugs or ())
+    return Result(ok, mode, names, sys, tr, check(sys, ok))
+
+
+def run_modes(system: System, modes=("per-pte", "baseline", "patched"), trace: bool = False):
+    return {m: run(system, m, trace=trace) for m in modes}

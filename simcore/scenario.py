@@ -1,0 +1,236 @@
+"""Scenarios: a JSON description of one folio, its mappings and faults, turned into a `System`.
+
+The format is the contract of DESIGN.md §3.5 (``"schema": "simcore.scenario/1"``). `load()`
+reads a file, validates it against the JSON Schema shipped in ``simcore/schema`` and builds the
+system; `from_dict()` builds from an already-parsed object. Every error is a `ScenarioError`
+whose message is one line naming the field (``ptes[1].page: …``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simcore.arch import ArchError, get_arch
+from simcore.folio import MAX_ORDER, Folio
+from simcore.pte import mk_device_exclusive, mk_present, mk_swap
+from simcore.system import FAULT_OPS, System
+
+SCHEMA_ID = "simcore.scenario/1"
+SCHEMA_PATH = Path(__file__).with_name("schema") / "scenario.schema.json"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be built; the message names the field."""
+
+
+def parse_int(value: Any, where: str) -> int:
+    """Integers may be written as numbers or as strings ("0x7f0000000000", "4096")."""
+    if isinstance(value, bool):
+        raise ScenarioError(f"{where}: expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            pass
+    raise ScenarioError(f"{where}: expected an integer or a hex string, got {value!r}")
+
+
+def from_dict(doc: dict[str, Any]) -> System:
+    """Build a settled `System` from a (schema-valid) scenario object."""
+    a = doc.get("arch", {"name": "x86_64"})
+    try:
+        arch = get_arch(a.get("name", "x86_64"), a.get("page_size"), a.get("bbml2", False),
+                        a.get("defer_flush"), a.get("adi"))
+    except ArchError as e:
+        raise ScenarioError(str(e)) from None
+    ps = arch.page_size
+
+    f = doc["folio"]
+    order = f.get("order", 4)
+    if not 0 <= order <= MAX_ORDER:
+        raise ScenarioError(f"folio.order: must be 0..{MAX_ORDER}, not {order}")
+    nr = 1 << order
+    pfn = parse_int(f.get("pfn", 4096), "folio.pfn")
+    if pfn % nr:
+        raise ScenarioError(f"folio.pfn: a folio of order {order} starts at a multiple of {nr}, "
+                            f"not {pfn}")
+    folio = Folio(order=order, first_pfn=pfn, swapbacked=f.get("swapbacked", True),
+                  dirty=f.get("dirty", False), extra_refs=f.get("extra_refs", 0),
+                  pincount=1 if f.get("pinned", False) else 0)
+    excl = f.get("exclusive")
+    if excl is None:
+        excl = "E" * nr
+    if len(excl) != nr or set(excl) - {"E", "N"}:
+        raise ScenarioError(f"folio.exclusive: needs {nr} letters E or N (one per page), "
+                            f"got {excl!r}")
+    folio.anon_exclusive = np.array([c == "E" for c in excl], dtype=bool)
+    if not folio.swapbacked and f.get("swapcache", False):
+        raise ScenarioError("folio.swapcache: a lazyfree (not swap-backed) folio is never in "
+                            "the swap cache")
+
+    sys = System(arch, folio)
+    if folio.swapbacked:
+        from simcore.swap import folio_alloc_swap
+        folio_alloc_swap(folio, sys.swap)
+
+    for i, m in enumerate(doc["mms"]):
+        name = m["name"]
+        if name in sys.mms:
+            raise ScenarioError(f"mms[{i}].name: {name!r} is used twice")
+        mm = sys.add_mm(name)
+        for j, v in enumerate(m["vmas"]):
+            start = parse_int(v["start"], f"mms[{i}].vmas[{j}].start")
+            end = parse_int(v["end"], f"mms[{i}].vmas[{j}].end")
+            if start % ps or end % ps or end <= start:
+                raise ScenarioError(f"mms[{i}].vmas[{j}]: start and end must be page aligned "
+                                    f"and start < end ({start:#x}, {end:#x})")
+            for other in mm.vmas:
+                if start < other.end and other.start < end:
+                    raise ScenarioError(f"mms[{i}].vmas[{j}]: overlaps another VMA of {name}")
+            mm.add_vma(start, end, locked=v.get("locked", False),
+                       droppable=v.get("droppable", False))
+
+    bases: dict[tuple[str, int], int] = {}
+    mapped_by: dict[int, set[str]] = {}
+    for i, r in enumerate(doc.get("ptes", [])):
+        where = f"ptes[{i}]"
+        mm = sys.mms.get(r["mm"])
+        if mm is None:
+            raise ScenarioError(f"{where}.mm: no mm named {r['mm']!r}")
+        addr = parse_int(r["addr"], f"{where}.addr")
+        page = r.get("page", 0)
+        n = r.get("nr", 1)
+        kind = r.get("kind", "present")
+        if addr % ps:
+            raise ScenarioError(f"{where}.addr: {addr:#x} is not page aligned")
+        if not (0 <= page and page + n <= nr):
+            raise ScenarioError(f"{where}: pages {page}..{page + n - 1} are not all inside the "
+                                f"folio's {nr} pages")
+        for k in range(n):
+            a = addr + k * ps
+            vma = mm.find_vma(a)
+            if vma is None:
+                raise ScenarioError(f"{where}.addr: {a:#x} is outside every VMA of {mm.name}")
+            base = a - (page + k) * ps
+            key = (mm.name, id(vma))
+            if bases.setdefault(key, base) != base:
+                raise ScenarioError(f"{where}: page {page + k} at {a:#x} does not line up with "
+                                    f"the folio's other pages in this VMA (the rmap finds an anon "
+                                    f"page at one linear address per VMA)")
+            if mm.pt.get(a).kind != "none":
+                raise ScenarioError(f"{where}.addr: {a:#x} is given twice")
+            p = page + k
+            if kind == "present":
+                pte = mk_present(pfn + p, write=r.get("write", True), dirty=r.get("dirty", False),
+                                 young=r.get("young", False), soft_dirty=r.get("soft_dirty", False),
+                                 uffd_wp=r.get("uffd_wp", False), cont=r.get("cont", False))
+            elif kind == "device_exclusive":
+                pte = mk_device_exclusive(pfn + p, soft_dirty=r.get("soft_dirty", False),
+                                          uffd_wp=r.get("uffd_wp", False))
+            elif kind == "swap":
+                if not folio.swapbacked:
+                    raise ScenarioError(f"{where}.kind: a lazyfree folio has no swap slots")
+                pte = mk_swap(folio.swap_type, folio.swap_offset + p,
+                              exclusive=r.get("exclusive", False),
+                              soft_dirty=r.get("soft_dirty", False),
+                              uffd_wp=r.get("uffd_wp", False))
+            else:
+                raise ScenarioError(f"{where}.kind: unknown kind {kind!r}")
+            mm.pt.set(a, pte)
+            if kind != "swap":
+                mapped_by.setdefault(p, set()).add(mm.name)
+                if kind == "present" and pte.write and not folio.anon_exclusive[p]:
+                    raise ScenarioError(f"{where}: page {p} is mapped writable but is not "
+                                        f"exclusive (folio.exclusive has N): a private anon page "
+                                        f"without PG_anon_exclusive is never writable")
+    for p, names in mapped_by.items():
+        if len(names) > 1 and folio.anon_exclusive[p]:
+            raise ScenarioError(f"folio.exclusive: page {p} is mapped by {', '.join(sorted(names))} "
+                                f"and so cannot be exclusive (use N)")
+    for (name, _vid), base in bases.items():
+        mm = sys.mms[name]
+        vma = next(v for v in mm.vmas if id(v) == _vid)
+        sys.map_folio(vma, base)
+    if arch.cont_ptes:
+        explicit = any("cont" in r for r in doc.get("ptes", []))
+        if not explicit:
+            derive_cont(sys)
+
+    for i, flt in enumerate(doc.get("faults", [])):
+        op, page = flt["op"], flt["page"]
+        if op not in FAULT_OPS:
+            raise ScenarioError(f"faults[{i}].op: unknown {op!r} (choose {', '.join(FAULT_OPS)})")
+        if not 0 <= page < nr:
+            raise ScenarioError(f"faults[{i}].page: {page} is outside the folio (0..{nr - 1})")
+        getattr(sys.faults, op).add(page)
+    sys.settle()
+    return sys
+
+
+def derive_cont(sys: System) -> None:
+    """arm64: mark every aligned, fully mapped, uniform block of CONT_PTES entries CONT.
+
+    What `contpte_set_ptes()` / `__contpte_try_fold()` would have produced: the block lies in
+    one folio, maps physically contiguous pages starting at a block-aligned pfn, and its
+    entries agree on everything but dirty/young.
+    """
+    cont = sys.arch.cont_ptes
+    ps = sys.arch.page_size
+    folio = sys.folio
+    for mm in sys.mms.values():
+        for vma in mm.vmas:
+            span = cont * ps
+            start = (vma.start + span - 1) // span * span
+            for block in range(start, vma.end - span + 1, span):
+                entries = [mm.pt.get(block + i * ps) for i in range(cont)]
+                e0 = entries[0]
+                if e0.kind != "present" or not folio.contains_pfn(e0.pfn) or e0.pfn % cont:
+                    continue
+                if e0.pfn + cont > folio.first_pfn + folio.nr_pages:
+                    continue
+                if all(e.kind == "present" and e.pfn == e0.pfn + i and e.write == e0.write
+                       and e.soft_dirty == e0.soft_dirty and e.uffd_wp == e0.uffd_wp
+                       for i, e in enumerate(entries)):
+                    for i, e in enumerate(entries):
+                        mm.pt.set(block + i * ps, e._replace(cont=True))
+
+
+def validate(doc: Any) -> None:
+    """Check ``doc`` against the shipped JSON Schema; raise ScenarioError naming the field."""
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - jsonschema is in requirements.txt
+        raise ScenarioError("scenario validation needs the 'jsonschema' package "
+                            "(pip install jsonschema)") from None
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), e.path))
+    if errors:
+        err = errors[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        raise ScenarioError(f"{where.lstrip('.') or 'scenario'}: {err.message}")
+
+
+def loads(text: str, source: str = "scenario") -> System:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"{source}: not valid JSON (line {e.lineno}, column {e.colno}: "
+                            f"{e.msg})") from None
+    validate(doc)
+    return from_dict(doc)
+
+
+def load(path: str | Path) -> System:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read ({e.strerror})") from None
+    return loads(text, str(path))

@@ -1,0 +1,393 @@
+"""`try_to_unmap_one()` and `try_to_unmap()` for anonymous folios, in three modes.
+
+Models mm/rmap.c:
+
+* ``per-pte`` — every folio one PTE per loop iteration (kernels before 2025);
+* ``baseline`` — lazyfree folios batched (Barry Song, 2025), anon swap-backed folios one PTE at a
+  time: the kernel just before the series, in the shape of the merged preparatory refactor
+  (`ttu_anon_folio()` dispatcher, `ttu_anon_lazyfree_folio()`, `ttu_anon_swapbacked_folio()`,
+  the caller restoring the batch and the `finish_unmap` label doing the rmap accounting);
+* ``patched`` — Dev Jain's v4 12/12: anon swap-backed folios batched too, the swap work done
+  per sub-batch of equal exclusivity by `__ttu_anon_folio()`, which restores the failed tail and
+  accounts the part that succeeded itself (`finish_folio_unmap()`). On sparc64 the anon
+  swap-backed case stays at one PTE. The per-sub-batch order (dup → arch_unmap_one → share →
+  counters → swap PTEs) and the all-or-nothing batched dup are INFERRED from the commit message
+  and the baseline; the full v4 12/12 diff was not readable.
+
+Every iteration starts with ``nr_pages = 1`` (the CVE-2026-63950 fix) and non-present
+(device-exclusive) entries are never batched. Left out: PMD-mapped THPs, hugetlb, hwpoison,
+file folios, uffd-wp markers, the MMU notifier (called once per VMA, unchanged by the series).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simcore.batch import MODES, folio_unmap_pte_batch
+from simcore.contpte import get_and_clear_ptes, ptep_get, set_ptes
+from simcore.costs import Costs
+from simcore.exclusive import exclusive_sub_batches
+from simcore.folio import folio_mark_dirty
+from simcore.mm import MM_ANONPAGES, MM_SWAPENTS, Mm, Vma, add_mm_counter, update_hiwater_rss
+from simcore.pte import PTE_NONE, Pte, pte_advance_pfn, swp_pte_prepare
+from simcore.rmap import finish_folio_unmap, folio_try_share_anon_rmap_ptes
+from simcore.sparc import arch_unmap_one
+from simcore.swap import folio_dup_swap, folio_put_swap
+from simcore.system import System
+from simcore.tlb import flush_tlb_range, set_tlb_ubc_flush_pending
+from simcore.trace import Trace
+
+
+class ModeError(ValueError):
+    """An unknown mode or bug-zoo variant."""
+
+
+@dataclass
+class Ctx:
+    """What one `try_to_unmap()` call carries through the functions below."""
+
+    sys: System
+    mode: str
+    bugs: frozenset[str] = frozenset()
+    trace: Trace | None = None
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def costs(self) -> Costs:
+        return self.sys.costs
+
+    def emit(self, *args, **kw) -> None:
+        if self.trace is not None:
+            self.trace.emit(*args, **kw)
+
+
+def _ps(mm: Mm) -> int:
+    return mm.arch.page_size
+
+
+def mm_prepare_for_swap_entries(mm: Mm, costs: Costs) -> None:
+    """Put the mm on init_mm's mmlist before its first swap entry (for swapoff)."""
+    if not mm.on_mmlist:
+        mm.on_mmlist = True
+        costs.atomic_mm += 1
+
+
+def write_swap_ptes(ctx: Ctx, mm: Mm, addr: int, idx: int, nr: int, old: Pte,
+                    exclusive: bool) -> None:
+    """Write nr swap PTEs for pages [idx, idx+nr): slot of page i is folio->swap + i."""
+    folio = ctx.sys.folio
+    per_page_offset = "no-swap-offset" not in ctx.bugs
+    for i in range(nr):
+        offset = folio.swap_offset + idx + (i if per_page_offset else 0)
+        mm.pt.set(mm.pt.ptep(addr, i), swp_pte_prepare(folio.swap_type, offset, old, exclusive))
+    ctx.costs.pte_writes += nr
+
+
+def _pin_if_due(ctx: Ctx, idx: int, nr: int) -> None:
+    page = ctx.sys.faults.take("pin", idx, nr)
+    if page is not None:
+        folio = ctx.sys.folio
+        folio.pincount += 1
+        folio.refcount += 1
+        ctx.emit("fault", "try_grab_folio", f"GUP-fast pins the folio (fault on page {page})",
+                 page=page)
+
+
+def _restore(ctx: Ctx, mm: Mm, addr: int, pteval: Pte, nr: int) -> None:
+    """The failed tail goes back as present PTEs from the merged template (`set_ptes()`)."""
+    folio = ctx.sys.folio
+    set_ptes(mm.pt, addr, pteval, nr, ctx.costs, mm.arch.cont_ptes, folio.first_pfn,
+             folio.nr_pages)
+    ctx.emit("restore", "set_ptes", f"restore {nr} present PTE(s) from the batch template",
+             mm=mm.name, addr=addr, page=pteval.pfn - folio.first_pfn, nr=nr)
+
+
+# -- baseline: the per-page swap-backed path -------------------------------------------------
+def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte,
+                              anon_exclusive: bool) -> bool:
+    """`ttu_anon_swapbacked_folio()` (merged refactor): one page; False = caller restores."""
+    folio, mm, costs, faults = ctx.sys.folio, vma.mm, ctx.costs, ctx.sys.faults
+    costs.sub_batches += 1
+    _pin_if_due(ctx, idx, 1)
+    costs.dup_calls += 1
+    costs.atomic_swap += 1
+    failing = faults.take("dup_swap", idx, 1)
+    if folio_dup_swap(folio, ctx.sys.swap, idx, 1, frozenset({idx} if failing is not None
+                                                             else ())) < 0:
+        ctx.emit("fail", "folio_dup_swap", f"swap count of page {idx} cannot be raised (-ENOMEM)",
+                 mm=mm.name, addr=addr, page=idx, nr=1)
+        return False
+    ctx.emit("dup", "folio_dup_swap", f"swap count +1 for page {idx}", mm=mm.name, page=idx, nr=1)
+    if arch_unmap_one(mm, addr, pteval, costs,
+                      fail=faults.take("arch_unmap_one", idx, 1) is not None) < 0:
+        _put_swap(ctx, idx, 1)
+        ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for page {idx} not allocated",
+                 mm=mm.name, addr=addr, page=idx, nr=1)
+        return False
+    if mm.arch.has_arch_unmap_one and mm.arch.adi:
+        ctx.emit("arch_unmap_one", "adi_save_tags",
+                 f"save ADI tags of pfn {pteval.pfn:#x} for {addr:#x}", mm=mm.name, addr=addr,
+                 page=idx, nr=1)
+    if anon_exclusive:
+        if folio_try_share_anon_rmap_ptes(folio, idx, 1, costs) < 0:
+            _put_swap(ctx, idx, 1)
+            ctx.emit("fail", "folio_try_share_anon_rmap_pte",
+                     f"page {idx} is exclusive but the folio may be pinned (-EBUSY)",
+                     mm=mm.name, addr=addr, page=idx, nr=1)
+            return False
+        ctx.emit("share", "folio_try_share_anon_rmap_pte",
+                 f"clear PG_anon_exclusive of page {idx} (2 barriers)", page=idx, nr=1)
+    mm_prepare_for_swap_entries(mm, costs)
+    add_mm_counter(mm, MM_ANONPAGES, -1)         # dec_mm_counter()
+    add_mm_counter(mm, MM_SWAPENTS, 1)           # inc_mm_counter()
+    costs.atomic_mm += 2
+    ctx.emit("counters", "add_mm_counter", "MM_ANONPAGES -1, MM_SWAPENTS +1", mm=mm.name, nr=1)
+    write_swap_ptes(ctx, mm, addr, idx, 1, pteval, anon_exclusive)
+    ctx.emit("swap_ptes", "set_pte_at",
+             f"swap PTE for page {idx}{' (exclusive)' if anon_exclusive else ''}",
+             mm=mm.name, addr=addr, page=idx, nr=1)
+    return True
+
+
+def _put_swap(ctx: Ctx, idx: int, nr: int) -> None:
+    ctx.costs.put_swap_calls += 1
+    ctx.costs.atomic_swap += nr
+    folio_put_swap(ctx.sys.folio, ctx.sys.swap, idx, nr)
+
+
+# -- patched: the batched swap-backed path ---------------------------------------------------
+def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: int) -> bool:
+    """`__ttu_anon_folio()` (v4 12/12, body INFERRED): swap out a cleared batch of nr PTEs.
+
+    Works sub-batch by sub-batch of equal PG_anon_exclusive. On a failure at sub-batch start
+    s: undo that sub-batch's swap counts, restore PTEs [s, nr), account pages [0, s) with
+    `finish_folio_unmap()`, return False. On success account all nr pages and return True.
+    """
+    folio, mm, costs, faults = ctx.sys.folio, vma.mm, ctx.costs, ctx.sys.faults
+    ps = _ps(mm)
+    first_page = 0 if "exclusivity-from-head" in ctx.bugs else idx
+    runs = exclusive_sub_batches(folio.anon_exclusive, first_page, nr)
+    failed_at = None
+    for s, n, excl in runs:
+        page, a = idx + s, addr + s * ps
+        costs.sub_batches += 1
+        ctx.emit("sub_batch", "page_anon_exclusive_batch",
+                 f"sub-batch of {n} {'exclusive' if excl else 'non-exclusive'} page(s) "
+                 f"from page {page}", mm=mm.name, addr=a, page=page, nr=n, exclusive=excl)
+        _pin_if_due(ctx, page, n)
+        costs.dup_calls += 1
+        costs.atomic_swap += n
+        fail_page = faults.take("dup_swap", page, n)
+        if folio_dup_swap(folio, ctx.sys.swap, page, n,
+                          frozenset({fail_page}) if fail_page is not None else frozenset()) < 0:
+            ctx.emit("fail", "folio_dup_swap",
+                     f"swap counts of pages {page}..{page + n - 1} cannot be raised (-ENOMEM "
+                     f"at page {fail_page})", mm=mm.name, addr=a, page=page, nr=n)
+            failed_at = s
+            break
+        ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {page}..{page + n - 1}",
+                 mm=mm.name, page=page, nr=n)
+        sub_pte = pte_advance_pfn(pteval, s)
+        if mm.arch.has_arch_unmap_one and mm.arch.adi:
+            if arch_unmap_one(mm, a, sub_pte, costs,
+                              fail=faults.take("arch_unmap_one", page, n) is not None) < 0:
+                _put_swap(ctx, page, n)
+                ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for {a:#x} not allocated",
+                         mm=mm.name, addr=a, page=page, nr=n)
+                failed_at = s
+                break
+            ctx.emit("arch_unmap_one", "adi_save_tags",
+                     f"save ADI tags of pfn {sub_pte.pfn:#x} for {a:#x}", mm=mm.name, addr=a,
+                     page=page, nr=1)
+        if excl:
+            if folio_try_share_anon_rmap_ptes(folio, page, n, costs) < 0:
+                _put_swap(ctx, page, n)
+                ctx.emit("fail", "folio_try_share_anon_rmap_ptes",
+                         f"pages {page}..{page + n - 1} are exclusive but the folio may be "
+                         f"pinned (-EBUSY)", mm=mm.name, addr=a, page=page, nr=n)
+                failed_at = s
+                break
+            ctx.emit("share", "folio_try_share_anon_rmap_ptes",
+                     f"clear PG_anon_exclusive of {n} page(s) (one barrier pair)", page=page, nr=n)
+        mm_prepare_for_swap_entries(mm, costs)
+        add_mm_counter(mm, MM_ANONPAGES, -n)
+        add_mm_counter(mm, MM_SWAPENTS, n)
+        costs.atomic_mm += 2
+        ctx.emit("counters", "add_mm_counter", f"MM_ANONPAGES -{n}, MM_SWAPENTS +{n}",
+                 mm=mm.name, nr=n)
+        write_swap_ptes(ctx, mm, a, page, n, sub_pte, excl)
+        ctx.emit("swap_ptes", "set_ptes", f"{n} swap PTE(s){' (exclusive)' if excl else ''}",
+                 mm=mm.name, addr=a, page=page, nr=n)
+    if failed_at is None:
+        finish_folio_unmap(folio, idx, nr, costs)
+        ctx.emit("finish", "finish_folio_unmap", f"mapcount -{nr}, refcount -{nr}",
+                 mm=mm.name, page=idx, nr=nr)
+        return True
+    template = pte_advance_pfn(pteval, failed_at)
+    if "writable-restore" in ctx.bugs:
+        template = template._replace(write=True)
+    _restore(ctx, mm, addr + failed_at * ps, template, nr - failed_at)
+    if failed_at and "skip-accounting" not in ctx.bugs:
+        finish_folio_unmap(folio, idx, failed_at, costs)
+        ctx.emit("finish", "finish_folio_unmap",
+                 f"account the {failed_at} page(s) that did become swap PTEs", mm=mm.name,
+                 page=idx, nr=failed_at)
+    return False
+
+
+# -- lazyfree ---------------------------------------------------------------------------------
+def ttu_anon_lazyfree_folio(ctx: Ctx, vma: Vma, nr: int) -> bool:
+    """`ttu_anon_lazyfree_folio()`: drop a clean MADV_FREE folio's PTEs, or refuse.
+
+    After the clear: full barrier, read refcount and mapcount, read barrier. A folio redirtied
+    (unless VM_DROPPABLE) is made swap-backed again and kept; an extra reference keeps it too.
+    """
+    folio, costs = ctx.sys.folio, ctx.costs
+    costs.barriers += 2
+    ref, mapped = folio.refcount, folio.mapcount
+    if folio.dirty and not vma.droppable:
+        folio.swapbacked = True
+        ctx.emit("fail", "ttu_anon_lazyfree_folio",
+                 "the lazyfree folio was redirtied: keep it, mark it swap-backed", nr=nr)
+        return False
+    if ref != 1 + mapped:
+        ctx.emit("fail", "ttu_anon_lazyfree_folio",
+                 f"extra references (refcount {ref} != 1 + mapcount {mapped}): keep it", nr=nr)
+        return False
+    add_mm_counter(vma.mm, MM_ANONPAGES, -nr)
+    costs.atomic_mm += 1
+    ctx.emit("lazyfree", "ttu_anon_lazyfree_folio", f"discard: {nr} PTE(s) stay none",
+             mm=vma.mm.name, nr=nr)
+    return True
+
+
+# -- dispatcher and the loop ------------------------------------------------------------------
+def ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: int,
+                   anon_exclusive: bool) -> bool:
+    """`ttu_anon_folio()`: lazyfree or swap-backed; does its own restore and accounting."""
+    folio, mm, costs = ctx.sys.folio, vma.mm, ctx.costs
+    if not folio.swapbacked:
+        ok = ttu_anon_lazyfree_folio(ctx, vma, nr)
+    elif ctx.mode == "patched":
+        return __ttu_anon_folio(ctx, vma, idx, addr, pteval, nr)
+    else:
+        ok = ttu_anon_swapbacked_folio(ctx, vma, idx, addr, pteval, anon_exclusive)
+    if not ok:
+        if pteval.kind == "present":
+            template = pteval._replace(write=True) if "writable-restore" in ctx.bugs else pteval
+            _restore(ctx, mm, addr, template, nr)
+        else:      # device-exclusive: put the entry back as it was
+            mm.pt.set(addr, pteval)
+            costs.pte_writes += 1
+            ctx.emit("restore", "set_pte_at", "restore the device-exclusive entry",
+                     mm=mm.name, addr=addr, page=idx, nr=1)
+        return False
+    finish_folio_unmap(folio, idx, nr, costs)          # the finish_unmap label
+    ctx.emit("finish", "finish_folio_unmap", f"mapcount -{nr}, refcount -{nr}", mm=mm.name,
+             page=idx, nr=nr)
+    return True
+
+
+def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
+    """`try_to_unmap_one()`: unmap the folio from one VMA; False stops the rmap walk."""
+    from simcore.walk import PageVmaMappedWalk
+
+    sys, costs = ctx.sys, ctx.costs
+    folio, mm, arch = sys.folio, vma.mm, vma.mm.arch
+    ps = arch.page_size
+    bugs = ctx.bugs
+    pvmw = PageVmaMappedWalk(folio, vma, folio_addr, costs)
+    ret = True
+    nr_pages = 1
+    ctx.emit("start", "try_to_unmap_one", f"rmap walk of {mm.name}'s VMA "
+             f"[{vma.start:#x}, {vma.end:#x}) in mode {ctx.mode}", mm=mm.name)
+    while pvmw.walk():
+        for a in pvmw.rejected:
+            ctx.emit("skip", "check_pte", "a swap PTE names a swap slot, not a pfn: skip it",
+                     mm=mm.name, addr=a)
+        costs.iterations += 1
+        if "stale-nr-pages" not in bugs:
+            nr_pages = 1
+        addr = pvmw.address
+        if vma.locked:      # VM_LOCKED without TTU_IGNORE_MLOCK: keep the folio, mlock it
+            folio.mlocked = True
+            ctx.emit("fail", "try_to_unmap_one", "VM_LOCKED: the folio stays mapped (mlocked)",
+                     mm=mm.name, addr=addr)
+            pvmw.done()
+            ret = False
+            break
+        pteval = ptep_get(mm.pt, addr, costs, arch.cont_ptes)
+        idx = folio.page_index(pteval.pfn)
+        anon_exclusive = folio.anon and bool(folio.anon_exclusive[idx])
+        ctx.emit("walk", "page_vma_mapped_walk",
+                 f"PTE at {addr:#x} maps page {idx}" +
+                 (" (device-exclusive)" if pteval.kind == "device_exclusive" else ""),
+                 mm=mm.name, addr=addr, page=idx)
+        if pteval.kind == "present":
+            nr_pages = folio_unmap_pte_batch(folio, vma, addr, pteval, ctx.mode, costs,
+                                             cross_pmd="cross-pmd" in bugs,
+                                             respect_write="writable-restore" not in bugs,
+                                             sparc_guard="sparc-batch-adi" not in bugs)
+            costs.batches += 1
+            ctx.emit("batch", "folio_unmap_pte_batch", f"batch of {nr_pages} PTE(s)",
+                     mm=mm.name, addr=addr, page=idx, nr=nr_pages)
+            unfolds = costs.contpte_unfolds
+            pteval = get_and_clear_ptes(mm.pt, addr, nr_pages, costs, arch.cont_ptes, arch.bbml2)
+            if costs.contpte_unfolds != unfolds:
+                ctx.emit("unfold", "contpte_convert",
+                         f"unfold {costs.contpte_unfolds - unfolds} CONT block(s)", mm=mm.name,
+                         addr=addr)
+            ctx.emit("clear", "get_and_clear_ptes", f"clear {nr_pages} PTE(s)", mm=mm.name,
+                     addr=addr, page=idx, nr=nr_pages)
+            end = addr + nr_pages * ps
+            if arch.defer_flush:
+                set_tlb_ubc_flush_pending(sys.ubc, mm, pteval, addr, end, costs, nr_pages)
+                ctx.emit("tlb", "set_tlb_ubc_flush_pending",
+                         f"queue a TLB flush of {nr_pages} page(s)", mm=mm.name, addr=addr,
+                         nr=nr_pages)
+            else:
+                flush_tlb_range(sys.ubc, mm, addr, end, costs, nr_pages)
+                ctx.emit("tlb", "flush_tlb_range", f"flush the TLB for {nr_pages} page(s)",
+                         mm=mm.name, addr=addr, nr=nr_pages)
+            if pteval.dirty:
+                folio_mark_dirty(folio)
+                ctx.emit("dirty", "folio_mark_dirty", "a cleared PTE was dirty: folio is dirty")
+        else:   # device-exclusive: pte_clear(), no TLB work; never batched
+            mm.pt.set(addr, PTE_NONE)
+            costs.pte_writes += 1
+            costs.batches += 1
+            ctx.emit("clear", "pte_clear", "clear the device-exclusive entry (no TLB work)",
+                     mm=mm.name, addr=addr, page=idx, nr=1)
+        update_hiwater_rss(mm)
+        if not ttu_anon_folio(ctx, vma, idx, addr, pteval, nr_pages, anon_exclusive):
+            pvmw.done()
+            ret = False
+            break
+        if nr_pages == folio.nr_pages:      # batched the entire folio: stop the walk early
+            pvmw.done()
+            break
+    for a in pvmw.rejected:
+        ctx.emit("skip", "check_pte", "a swap PTE names a swap slot, not a pfn: skip it",
+                 mm=mm.name, addr=a)
+    ctx.emit("end", "try_to_unmap_one", f"returns {'true' if ret else 'false'}", mm=mm.name,
+             ok=ret)
+    return ret
+
+
+def try_to_unmap(sys: System, mode: str = "patched", bugs=(), trace: Trace | None = None) -> bool:
+    """`try_to_unmap()` → `rmap_walk()`: every VMA that may map the folio, until one fails.
+
+    Returns what reclaim concludes: every `try_to_unmap_one()` succeeded and the folio is no
+    longer mapped (`!folio_mapped()`).
+    """
+    if mode not in MODES:
+        raise ModeError(f"mode: unknown {mode!r} (choose one of {', '.join(MODES)})")
+    from simcore.bugs import check_bug_names
+
+    ctx = Ctx(sys, mode, check_bug_names(bugs), trace)
+    ok = True
+    for vma, folio_addr in sys.mappings:
+        if not try_to_unmap_one(ctx, vma, folio_addr):
+            ok = False
+            break
+    return ok and sys.folio.mapcount == 0
