@@ -188,9 +188,8 @@ def _static_summary(data: Mapping[str, Any]) -> str:
         n = len(preset["frames"])
         rows = []
         if final.get("pages"):
-            rows.append(
-                f'<tr><th scope="row">folio pages</th><td><code>{e(final["pages"])}</code></td></tr>'
-            )
+            pages = e(final["pages"])
+            rows.append(f'<tr><th scope="row">folio pages</th><td><code>{pages}</code></td></tr>')
         for mm, idxs in _group_columns(preset["columns"]):
             cells = " ".join(
                 f'<span title="{e(describe_pte(final["ptes"][i], preset["columns"][i], j))}">'

@@ -29,10 +29,15 @@ class Result:
         return self.system.costs
 
 
-def run(system: System, mode: str = "patched", bugs=(), trace: bool = False) -> Result:
-    """Unmap a copy of ``system``'s folio in ``mode`` (optionally a bug-zoo variant)."""
+def run(system: System, mode: str = "patched", bugs=(), trace: bool = False,
+        snapshots: bool = True) -> Result:
+    """Unmap a copy of ``system``'s folio in ``mode`` (optionally a bug-zoo variant).
+
+    With ``trace`` the result carries the events; ``snapshots=False`` leaves the per-event
+    state out (cheaper, for widgets that only need the event list).
+    """
     sys = system.copy()
-    tr = Trace(sys.snapshot) if trace else None
+    tr = Trace(sys.snapshot if snapshots else None) if trace else None
     if tr is not None:
         tr.emit("start", "try_to_unmap", "before the unmap")
     ok = try_to_unmap(sys, mode, bugs, tr)

@@ -86,10 +86,13 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
         i = bad_pages[0]
         out.append(Violation("mapcount", f"Page {i}'s own mapcount is "
                              f"{int(folio.page_mapcount[i])} but {mapped[i]} PTEs map it."))
-    expected = folio.expected_refcount()
+    # Conservation against the mappings that really exist (not folio.mapcount, which may be
+    # wrong itself): a path that drops mapcount and refcount by the same wrong amount breaks
+    # both invariants, not neither.
+    expected = folio.expected_refcount() - folio.mapcount + total
     if folio.refcount != expected:
-        out.append(Violation("refcount", f"The refcount is {folio.refcount}, but mapcount "
-                             f"{folio.mapcount} + 1 (caller) + "
+        out.append(Violation("refcount", f"The refcount is {folio.refcount}, but the "
+                             f"{total} PTEs that map it + 1 (caller) + "
                              f"{nr if folio.swapcache else 0} (swap cache) + {folio.pincount} "
                              f"(pins) + {folio.extra_refs} (extra) = {expected}: "
                              + ("references leak, so the folio is never freed."
@@ -145,7 +148,10 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
             if sys.arch.has_arch_unmap_one and sys.arch.adi and before.kind == "present":
                 if mm.tag_store.get(addr) != before.pfn << sys.arch.page_shift:
                     adi_missing = adi_missing or (mm.name, addr, i)
-        elif now.kind == "none" and folio.swapbacked:
+        elif now.kind == "none" and sys.initial["folio"]["swapbacked"]:
+            # (a lazyfree folio may be made swap-backed by a later failure after earlier
+            # clean PTEs were rightly discarded: only a folio swap-backed from the start
+            # must never lose a PTE to none)
             lost = lost or (mm.name, addr, i, "is none though the folio is swap-backed")
         if before.kind == "present" and now.kind != "present":
             if not _tlb_covered(sys, mm.name, addr):

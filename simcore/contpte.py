@@ -41,6 +41,8 @@ def ptep_get(pt: PageTable, addr: int, costs: Costs, cont: int) -> Pte:
         young |= e.young
         if dirty and young:
             break
+    if dirty == pte.dirty and young == pte.young:
+        return pte                    # (equal value; skips a slow namedtuple _replace)
     return pte._replace(dirty=dirty, young=young)
 
 
@@ -56,7 +58,7 @@ def contpte_convert(pt: PageTable, addr: int, costs: Costs, cont: int, bbml2: bo
     costs.pte_writes += cont          # get-and-clear of every entry
     if not bbml2:
         costs.tlbi_unfold += 1        # __flush_tlb_range over the block (break-before-make)
-    for a, e in zip(addrs, entries):
+    for a, e in zip(addrs, entries, strict=True):
         if e.kind == "present":
             e = e._replace(cont=make_cont, dirty=dirty, young=young)
         pt.set(a, e)
@@ -101,6 +103,8 @@ def get_and_clear_ptes(pt: PageTable, addr: int, nr: int, costs: Costs, cont: in
         pt.set(a, PTE_NONE)
     costs.pte_reads += nr
     costs.pte_writes += nr
+    if dirty == pteval.dirty and young == pteval.young and not pteval.cont:
+        return pteval                 # (equal value; skips a slow namedtuple _replace)
     return pteval._replace(dirty=dirty, young=young, cont=False)
 
 

@@ -28,7 +28,10 @@ def folio_try_share_anon_rmap_ptes(folio: Folio, idx: int, nr: int, costs: Costs
     costs.barriers += 1                      # smp_mb(): pairs with GUP-fast's try_grab_folio()
     if folio_maybe_dma_pinned(folio):
         return EBUSY
-    folio.anon_exclusive[idx: idx + nr] = False
+    if nr == 1:
+        folio.anon_exclusive[idx] = False    # (scalar store: same effect, cheaper in numpy)
+    else:
+        folio.anon_exclusive[idx: idx + nr] = False
     costs.barriers += 1                      # smp_mb__after_atomic(): pairs with gup_must_unshare()
     return 0
 
@@ -42,9 +45,13 @@ def folio_remove_rmap_ptes(folio: Folio, idx: int, nr: int, costs: Costs) -> Non
     """`folio_remove_rmap_ptes()`: nr PTE mappings of pages [idx, idx+nr) are gone."""
     costs.rmap_calls += 1
     costs.atomic_mapcount += 1 + nr          # _large_mapcount once, per-page _mapcount nr times
-    folio.page_mapcount[idx: idx + nr] -= 1
+    if nr == 1:
+        folio.page_mapcount[idx] -= 1        # (scalar update: same effect, cheaper in numpy)
+    else:
+        folio.page_mapcount[idx: idx + nr] -= 1
     folio.mapcount -= nr
-    if folio.anon and folio.large and 0 < folio.mapcount and (folio.page_mapcount == 0).any():
+    if (not folio.partially_mapped and folio.anon and folio.large and 0 < folio.mapcount
+            and not folio.page_mapcount.all()):
         folio.partially_mapped = True
 
 

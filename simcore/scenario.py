@@ -8,6 +8,7 @@ whose message is one line naming the field (``ptes[1].page: …``).
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,8 @@ def from_dict(doc: dict[str, Any]) -> System:
                                         f"without PG_anon_exclusive is never writable")
     for p, names in mapped_by.items():
         if len(names) > 1 and folio.anon_exclusive[p]:
-            raise ScenarioError(f"folio.exclusive: page {p} is mapped by {', '.join(sorted(names))} "
-                                f"and so cannot be exclusive (use N)")
+            raise ScenarioError(f"folio.exclusive: page {p} is mapped by "
+                                f"{', '.join(sorted(names))} and so cannot be exclusive (use N)")
     for (name, _vid), base in bases.items():
         mm = sys.mms[name]
         vma = next(v for v in mm.vmas if id(v) == _vid)
@@ -201,20 +202,82 @@ def derive_cont(sys: System) -> None:
                         mm.pt.set(block + i * ps, e._replace(cont=True))
 
 
-def validate(doc: Any) -> None:
-    """Check ``doc`` against the shipped JSON Schema; raise ScenarioError naming the field."""
+@functools.lru_cache(maxsize=1)
+def _schema_validator():
+    """The compiled validator for the shipped schema (built once, on first use)."""
     try:
         import jsonschema
     except ImportError:  # pragma: no cover - jsonschema is in requirements.txt
         raise ScenarioError("scenario validation needs the 'jsonschema' package "
                             "(pip install jsonschema)") from None
-    schema = json.loads(SCHEMA_PATH.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.absolute_path), e.path))
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def _field(path) -> str:
+    """``ptes[1].nr`` from a jsonschema path deque (``ptes``, 1, ``nr``)."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return where.lstrip(".") or "scenario"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _explain(err, doc: Any) -> str:
+    """One line for one jsonschema error: ``<field>: <problem>``."""
+    path = list(err.absolute_path)
+    kind = err.validator
+    if kind == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        return (f"{_field(path + [extra[0]])}: unknown field (allowed: {', '.join(allowed)})"
+                if extra else f"{_field(path)}: {err.message}")
+    if kind == "required":
+        missing = [k for k in err.validator_value if k not in err.instance]
+        name = missing[0] if missing else "?"
+        return f"{_field(path + [name])}: required field is missing"
+    if kind == "anyOf" and err.schema.get("description", "").startswith("A non-negative"):
+        return (f"{_field(path)}: expected a non-negative integer or a hex string like "
+                f"'0x7f0000000000', got {_short(err.instance)}")
+    if kind == "const":
+        return f"{_field(path)}: must be {err.validator_value!r}, not {_short(err.instance)}"
+    if kind == "not" and err.validator_value == {}:
+        return f"{_field(path)}: {_not_applicable(path, doc)}"
+    if kind == "enum" and isinstance(err.instance, str | int | float | bool | None):
+        choices = ", ".join(repr(c) for c in err.validator_value)
+        return f"{_field(path)}: {_short(err.instance)} is not one of {choices}"
+    message = err.message if len(err.message) <= 160 else err.message[:157] + "..."
+    return f"{_field(path)}: {message}"
+
+
+def _not_applicable(path: list, doc: Any) -> str:
+    """Why a field the schema marks ``not_applicable`` here does not apply."""
+    parent = doc
+    for p in path[:-1]:
+        parent = parent[p]
+    if path and path[0] == "ptes":
+        kind = parent.get("kind", "present")
+        what = {"swap": "a swap PTE", "device_exclusive": "a device-exclusive entry",
+                "present": "a present PTE"}.get(kind, repr(kind))
+        hint = (" (a page's exclusivity is set with folio.exclusive)"
+                if path[-1] == "exclusive" and kind == "present" else "")
+        return f"does not apply to {what}{hint}"
+    return "not allowed here"
+
+
+def validate(doc: Any) -> None:
+    """Check ``doc`` against the shipped JSON Schema; raise ScenarioError naming the field.
+
+    Of all schema errors the shallowest is reported, as one line such as
+    ``ptes[1].nr: -3 is less than the minimum of 1`` or
+    ``folio.exclusive: 'EEX' does not match '^[EN]+$'``.
+    """
+    validator = _schema_validator()
+    errors = sorted(validator.iter_errors(doc),
+                    key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
     if errors:
-        err = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-        raise ScenarioError(f"{where.lstrip('.') or 'scenario'}: {err.message}")
+        raise ScenarioError(_explain(errors[0], doc))
 
 
 def loads(text: str, source: str = "scenario") -> System:

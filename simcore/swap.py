@@ -58,11 +58,17 @@ def folio_dup_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int,
     if fail_pages and any(idx <= p < idx + nr for p in fail_pages):
         return ENOMEM
     base = folio.swap_offset + idx
-    swap.counts[base: base + nr] += 1
+    if nr == 1:
+        swap.counts[base] += 1               # (scalar update: same effect, cheaper in numpy)
+    else:
+        swap.counts[base: base + nr] += 1
     return 0
 
 
 def folio_put_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int) -> None:
     """`folio_put_swap()`: give back the counts of pages [idx, idx+nr)."""
     base = folio.swap_offset + idx
-    swap.counts[base: base + nr] -= 1
+    if nr == 1:
+        swap.counts[base] -= 1
+    else:
+        swap.counts[base: base + nr] -= 1

@@ -121,12 +121,12 @@ class System:
 
     # -- views ------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """The state a trace event carries: enough to redraw the step."""
-        ptes: dict[str, list[str]] = {}
-        for mm, addr, _page in self.slots():
-            ptes.setdefault(mm.name, []).append(pte_code(mm.pt.get(addr)))
+        """The state a trace event carries: enough to redraw the step.
+
+        ``ptes`` is one code per slot, in `slots()` order (see `simcore.pte.pte_code`).
+        """
         return {
-            "ptes": ptes,
+            "ptes": [pte_code(mm.pt.get(addr)) for mm, addr, _page in self.slots()],
             "pages": self.folio.exclusive_string(),
             "mapcount": self.folio.mapcount,
             "refcount": self.folio.refcount,

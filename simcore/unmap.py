@@ -73,17 +73,23 @@ def mm_prepare_for_swap_entries(mm: Mm, costs: Costs) -> None:
 
 
 def write_swap_ptes(ctx: Ctx, mm: Mm, addr: int, idx: int, nr: int, old: Pte,
-                    exclusive: bool) -> None:
-    """Write nr swap PTEs for pages [idx, idx+nr): slot of page i is folio->swap + i."""
+                    exclusive: bool) -> tuple[int, int]:
+    """Write nr swap PTEs for pages [idx, idx+nr): slot of page i is folio->swap + i.
+
+    Returns the first and last swap offset written (for the trace).
+    """
     folio = ctx.sys.folio
     per_page_offset = "no-swap-offset" not in ctx.bugs
     for i in range(nr):
         offset = folio.swap_offset + idx + (i if per_page_offset else 0)
         mm.pt.set(mm.pt.ptep(addr, i), swp_pte_prepare(folio.swap_type, offset, old, exclusive))
     ctx.costs.pte_writes += nr
+    return folio.swap_offset + idx, offset
 
 
 def _pin_if_due(ctx: Ctx, idx: int, nr: int) -> None:
+    if not ctx.sys.faults.pin:       # (no pin fault left: skip the lookup)
+        return
     page = ctx.sys.faults.take("pin", idx, nr)
     if page is not None:
         folio = ctx.sys.folio
@@ -111,23 +117,27 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
     _pin_if_due(ctx, idx, 1)
     costs.dup_calls += 1
     costs.atomic_swap += 1
-    failing = faults.take("dup_swap", idx, 1)
+    failing = faults.take("dup_swap", idx, 1) if faults.dup_swap else None
     if folio_dup_swap(folio, ctx.sys.swap, idx, 1, frozenset({idx} if failing is not None
                                                              else ())) < 0:
         ctx.emit("fail", "folio_dup_swap", f"swap count of page {idx} cannot be raised (-ENOMEM)",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
-    ctx.emit("dup", "folio_dup_swap", f"swap count +1 for page {idx}", mm=mm.name, page=idx, nr=1)
+    if ctx.trace is not None:
+        ctx.emit("dup", "folio_dup_swap", f"swap count +1 for page {idx}", mm=mm.name, page=idx,
+                 nr=1)
     if arch_unmap_one(mm, addr, pteval, costs,
-                      fail=faults.take("arch_unmap_one", idx, 1) is not None) < 0:
+                      fail=bool(faults.arch_unmap_one)
+                      and faults.take("arch_unmap_one", idx, 1) is not None) < 0:
         _put_swap(ctx, idx, 1)
         ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for page {idx} not allocated",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
     if mm.arch.has_arch_unmap_one and mm.arch.adi:
-        ctx.emit("arch_unmap_one", "adi_save_tags",
-                 f"save ADI tags of pfn {pteval.pfn:#x} for {addr:#x}", mm=mm.name, addr=addr,
-                 page=idx, nr=1)
+        if ctx.trace is not None:
+            ctx.emit("arch_unmap_one", "adi_save_tags",
+                     f"save ADI tags of pfn {pteval.pfn:#x} for {addr:#x}", mm=mm.name, addr=addr,
+                     page=idx, nr=1)
     if anon_exclusive:
         if folio_try_share_anon_rmap_ptes(folio, idx, 1, costs) < 0:
             _put_swap(ctx, idx, 1)
@@ -135,17 +145,21 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
                      f"page {idx} is exclusive but the folio may be pinned (-EBUSY)",
                      mm=mm.name, addr=addr, page=idx, nr=1)
             return False
-        ctx.emit("share", "folio_try_share_anon_rmap_pte",
-                 f"clear PG_anon_exclusive of page {idx} (2 barriers)", page=idx, nr=1)
+        if ctx.trace is not None:
+            ctx.emit("share", "folio_try_share_anon_rmap_pte",
+                     f"clear PG_anon_exclusive of page {idx} (2 barriers)", page=idx, nr=1)
     mm_prepare_for_swap_entries(mm, costs)
     add_mm_counter(mm, MM_ANONPAGES, -1)         # dec_mm_counter()
     add_mm_counter(mm, MM_SWAPENTS, 1)           # inc_mm_counter()
     costs.atomic_mm += 2
-    ctx.emit("counters", "add_mm_counter", "MM_ANONPAGES -1, MM_SWAPENTS +1", mm=mm.name, nr=1)
-    write_swap_ptes(ctx, mm, addr, idx, 1, pteval, anon_exclusive)
-    ctx.emit("swap_ptes", "set_pte_at",
-             f"swap PTE for page {idx}{' (exclusive)' if anon_exclusive else ''}",
-             mm=mm.name, addr=addr, page=idx, nr=1)
+    if ctx.trace is not None:
+        ctx.emit("counters", "add_mm_counter", "MM_ANONPAGES -1, MM_SWAPENTS +1", mm=mm.name, nr=1)
+    first, _last = write_swap_ptes(ctx, mm, addr, idx, 1, pteval, anon_exclusive)
+    if ctx.trace is not None:
+        ctx.emit("swap_ptes", "set_pte_at",
+                 f"swap PTE for page {idx}{' (exclusive)' if anon_exclusive else ''} "
+                 f"naming slot {first}",
+                 mm=mm.name, addr=addr, page=idx, nr=1)
     return True
 
 
@@ -166,18 +180,22 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
     folio, mm, costs, faults = ctx.sys.folio, vma.mm, ctx.costs, ctx.sys.faults
     ps = _ps(mm)
     first_page = 0 if "exclusivity-from-head" in ctx.bugs else idx
-    runs = exclusive_sub_batches(folio.anon_exclusive, first_page, nr)
+    # nr can exceed the folio only under the stale-nr-pages bug; struct pages beyond the folio
+    # are not modelled, so the sub-batches stop at its end (the accounting still uses nr).
+    runs = exclusive_sub_batches(folio.anon_exclusive, first_page,
+                                 min(nr, folio.nr_pages - first_page))
     failed_at = None
     for s, n, excl in runs:
         page, a = idx + s, addr + s * ps
         costs.sub_batches += 1
-        ctx.emit("sub_batch", "page_anon_exclusive_batch",
-                 f"sub-batch of {n} {'exclusive' if excl else 'non-exclusive'} page(s) "
-                 f"from page {page}", mm=mm.name, addr=a, page=page, nr=n, exclusive=excl)
+        if ctx.trace is not None:
+            ctx.emit("sub_batch", "page_anon_exclusive_batch",
+                     f"sub-batch of {n} {'exclusive' if excl else 'non-exclusive'} page(s) "
+                     f"from page {page}", mm=mm.name, addr=a, page=page, nr=n, exclusive=excl)
         _pin_if_due(ctx, page, n)
         costs.dup_calls += 1
         costs.atomic_swap += n
-        fail_page = faults.take("dup_swap", page, n)
+        fail_page = faults.take("dup_swap", page, n) if faults.dup_swap else None
         if folio_dup_swap(folio, ctx.sys.swap, page, n,
                           frozenset({fail_page}) if fail_page is not None else frozenset()) < 0:
             ctx.emit("fail", "folio_dup_swap",
@@ -185,8 +203,9 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                      f"at page {fail_page})", mm=mm.name, addr=a, page=page, nr=n)
             failed_at = s
             break
-        ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {page}..{page + n - 1}",
-                 mm=mm.name, page=page, nr=n)
+        if ctx.trace is not None:
+            ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {page}..{page + n - 1}",
+                     mm=mm.name, page=page, nr=n)
         sub_pte = pte_advance_pfn(pteval, s)
         if mm.arch.has_arch_unmap_one and mm.arch.adi:
             if arch_unmap_one(mm, a, sub_pte, costs,
@@ -196,9 +215,10 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                          mm=mm.name, addr=a, page=page, nr=n)
                 failed_at = s
                 break
-            ctx.emit("arch_unmap_one", "adi_save_tags",
-                     f"save ADI tags of pfn {sub_pte.pfn:#x} for {a:#x}", mm=mm.name, addr=a,
-                     page=page, nr=1)
+            if ctx.trace is not None:
+                ctx.emit("arch_unmap_one", "adi_save_tags",
+                         f"save ADI tags of pfn {sub_pte.pfn:#x} for {a:#x}", mm=mm.name, addr=a,
+                         page=page, nr=1)
         if excl:
             if folio_try_share_anon_rmap_ptes(folio, page, n, costs) < 0:
                 _put_swap(ctx, page, n)
@@ -207,21 +227,27 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                          f"pinned (-EBUSY)", mm=mm.name, addr=a, page=page, nr=n)
                 failed_at = s
                 break
-            ctx.emit("share", "folio_try_share_anon_rmap_ptes",
-                     f"clear PG_anon_exclusive of {n} page(s) (one barrier pair)", page=page, nr=n)
+            if ctx.trace is not None:
+                ctx.emit("share", "folio_try_share_anon_rmap_ptes",
+                         f"clear PG_anon_exclusive of {n} page(s) (one barrier pair)", page=page,
+                         nr=n)
         mm_prepare_for_swap_entries(mm, costs)
         add_mm_counter(mm, MM_ANONPAGES, -n)
         add_mm_counter(mm, MM_SWAPENTS, n)
         costs.atomic_mm += 2
-        ctx.emit("counters", "add_mm_counter", f"MM_ANONPAGES -{n}, MM_SWAPENTS +{n}",
-                 mm=mm.name, nr=n)
-        write_swap_ptes(ctx, mm, a, page, n, sub_pte, excl)
-        ctx.emit("swap_ptes", "set_ptes", f"{n} swap PTE(s){' (exclusive)' if excl else ''}",
-                 mm=mm.name, addr=a, page=page, nr=n)
+        if ctx.trace is not None:
+            ctx.emit("counters", "add_mm_counter", f"MM_ANONPAGES -{n}, MM_SWAPENTS +{n}",
+                     mm=mm.name, nr=n)
+        first, last = write_swap_ptes(ctx, mm, a, page, n, sub_pte, excl)
+        if ctx.trace is not None:
+            ctx.emit("swap_ptes", "set_ptes", f"{n} swap PTE(s){' (exclusive)' if excl else ''} "
+                     f"naming slots {first}..{last}",
+                     mm=mm.name, addr=a, page=page, nr=n)
     if failed_at is None:
         finish_folio_unmap(folio, idx, nr, costs)
-        ctx.emit("finish", "finish_folio_unmap", f"mapcount -{nr}, refcount -{nr}",
-                 mm=mm.name, page=idx, nr=nr)
+        if ctx.trace is not None:
+            ctx.emit("finish", "finish_folio_unmap", f"mapcount -{nr}, refcount -{nr}",
+                     mm=mm.name, page=idx, nr=nr)
         return True
     template = pte_advance_pfn(pteval, failed_at)
     if "writable-restore" in ctx.bugs:
@@ -229,9 +255,10 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
     _restore(ctx, mm, addr + failed_at * ps, template, nr - failed_at)
     if failed_at and "skip-accounting" not in ctx.bugs:
         finish_folio_unmap(folio, idx, failed_at, costs)
-        ctx.emit("finish", "finish_folio_unmap",
-                 f"account the {failed_at} page(s) that did become swap PTEs", mm=mm.name,
-                 page=idx, nr=failed_at)
+        if ctx.trace is not None:
+            ctx.emit("finish", "finish_folio_unmap",
+                     f"account the {failed_at} page(s) that did become swap PTEs", mm=mm.name,
+                     page=idx, nr=failed_at)
     return False
 
 
@@ -256,8 +283,9 @@ def ttu_anon_lazyfree_folio(ctx: Ctx, vma: Vma, nr: int) -> bool:
         return False
     add_mm_counter(vma.mm, MM_ANONPAGES, -nr)
     costs.atomic_mm += 1
-    ctx.emit("lazyfree", "ttu_anon_lazyfree_folio", f"discard: {nr} PTE(s) stay none",
-             mm=vma.mm.name, nr=nr)
+    if ctx.trace is not None:
+        ctx.emit("lazyfree", "ttu_anon_lazyfree_folio", f"discard: {nr} PTE(s) stay none",
+                 mm=vma.mm.name, nr=nr)
     return True
 
 
@@ -283,8 +311,9 @@ def ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: int
                      mm=mm.name, addr=addr, page=idx, nr=1)
         return False
     finish_folio_unmap(folio, idx, nr, costs)          # the finish_unmap label
-    ctx.emit("finish", "finish_folio_unmap", f"mapcount -{nr}, refcount -{nr}", mm=mm.name,
-             page=idx, nr=nr)
+    if ctx.trace is not None:
+        ctx.emit("finish", "finish_folio_unmap", f"mapcount -{nr}, refcount -{nr}", mm=mm.name,
+                 page=idx, nr=nr)
     return True
 
 
@@ -296,17 +325,24 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     folio, mm, arch = sys.folio, vma.mm, vma.mm.arch
     ps = arch.page_size
     bugs = ctx.bugs
+    # (loop invariants looked up once: the arch profile is frozen, the bug set fixed per run)
+    cont, bbml2, defer_flush = arch.cont_ptes, arch.bbml2, arch.defer_flush
+    reset_nr = "stale-nr-pages" not in bugs
+    cross_pmd = "cross-pmd" in bugs
+    respect_write = "writable-restore" not in bugs
+    sparc_guard = "sparc-batch-adi" not in bugs
     pvmw = PageVmaMappedWalk(folio, vma, folio_addr, costs)
     ret = True
     nr_pages = 1
-    ctx.emit("start", "try_to_unmap_one", f"rmap walk of {mm.name}'s VMA "
-             f"[{vma.start:#x}, {vma.end:#x}) in mode {ctx.mode}", mm=mm.name)
+    if ctx.trace is not None:
+        ctx.emit("start", "try_to_unmap_one", f"rmap walk of {mm.name}'s VMA "
+                 f"[{vma.start:#x}, {vma.end:#x}) in mode {ctx.mode}", mm=mm.name)
     while pvmw.walk():
         for a in pvmw.rejected:
             ctx.emit("skip", "check_pte", "a swap PTE names a swap slot, not a pfn: skip it",
                      mm=mm.name, addr=a)
         costs.iterations += 1
-        if "stale-nr-pages" not in bugs:
+        if reset_nr:
             nr_pages = 1
         addr = pvmw.address
         if vma.locked:      # VM_LOCKED without TTU_IGNORE_MLOCK: keep the folio, mlock it
@@ -316,42 +352,47 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
             pvmw.done()
             ret = False
             break
-        pteval = ptep_get(mm.pt, addr, costs, arch.cont_ptes)
+        pteval = ptep_get(mm.pt, addr, costs, cont)
         idx = folio.page_index(pteval.pfn)
         anon_exclusive = folio.anon and bool(folio.anon_exclusive[idx])
-        ctx.emit("walk", "page_vma_mapped_walk",
-                 f"PTE at {addr:#x} maps page {idx}" +
-                 (" (device-exclusive)" if pteval.kind == "device_exclusive" else ""),
-                 mm=mm.name, addr=addr, page=idx)
+        if ctx.trace is not None:
+            ctx.emit("walk", "page_vma_mapped_walk",
+                     f"PTE at {addr:#x} maps page {idx}" +
+                     (" (device-exclusive)" if pteval.kind == "device_exclusive" else ""),
+                     mm=mm.name, addr=addr, page=idx)
         if pteval.kind == "present":
             nr_pages = folio_unmap_pte_batch(folio, vma, addr, pteval, ctx.mode, costs,
-                                             cross_pmd="cross-pmd" in bugs,
-                                             respect_write="writable-restore" not in bugs,
-                                             sparc_guard="sparc-batch-adi" not in bugs)
+                                             cross_pmd=cross_pmd, respect_write=respect_write,
+                                             sparc_guard=sparc_guard)
             costs.batches += 1
-            ctx.emit("batch", "folio_unmap_pte_batch", f"batch of {nr_pages} PTE(s)",
-                     mm=mm.name, addr=addr, page=idx, nr=nr_pages)
+            if ctx.trace is not None:
+                ctx.emit("batch", "folio_unmap_pte_batch", f"batch of {nr_pages} PTE(s)",
+                         mm=mm.name, addr=addr, page=idx, nr=nr_pages)
             unfolds = costs.contpte_unfolds
-            pteval = get_and_clear_ptes(mm.pt, addr, nr_pages, costs, arch.cont_ptes, arch.bbml2)
+            pteval = get_and_clear_ptes(mm.pt, addr, nr_pages, costs, cont, bbml2)
             if costs.contpte_unfolds != unfolds:
                 ctx.emit("unfold", "contpte_convert",
                          f"unfold {costs.contpte_unfolds - unfolds} CONT block(s)", mm=mm.name,
                          addr=addr)
-            ctx.emit("clear", "get_and_clear_ptes", f"clear {nr_pages} PTE(s)", mm=mm.name,
-                     addr=addr, page=idx, nr=nr_pages)
+            if ctx.trace is not None:
+                ctx.emit("clear", "get_and_clear_ptes", f"clear {nr_pages} PTE(s)", mm=mm.name,
+                         addr=addr, page=idx, nr=nr_pages)
             end = addr + nr_pages * ps
-            if arch.defer_flush:
+            if defer_flush:
                 set_tlb_ubc_flush_pending(sys.ubc, mm, pteval, addr, end, costs, nr_pages)
-                ctx.emit("tlb", "set_tlb_ubc_flush_pending",
-                         f"queue a TLB flush of {nr_pages} page(s)", mm=mm.name, addr=addr,
-                         nr=nr_pages)
+                if ctx.trace is not None:
+                    ctx.emit("tlb", "set_tlb_ubc_flush_pending",
+                             f"queue a TLB flush of {nr_pages} page(s)", mm=mm.name, addr=addr,
+                             nr=nr_pages)
             else:
                 flush_tlb_range(sys.ubc, mm, addr, end, costs, nr_pages)
-                ctx.emit("tlb", "flush_tlb_range", f"flush the TLB for {nr_pages} page(s)",
-                         mm=mm.name, addr=addr, nr=nr_pages)
+                if ctx.trace is not None:
+                    ctx.emit("tlb", "flush_tlb_range", f"flush the TLB for {nr_pages} page(s)",
+                             mm=mm.name, addr=addr, nr=nr_pages)
             if pteval.dirty:
                 folio_mark_dirty(folio)
-                ctx.emit("dirty", "folio_mark_dirty", "a cleared PTE was dirty: folio is dirty")
+                if ctx.trace is not None:
+                    ctx.emit("dirty", "folio_mark_dirty", "a cleared PTE was dirty: folio is dirty")
         else:   # device-exclusive: pte_clear(), no TLB work; never batched
             mm.pt.set(addr, PTE_NONE)
             costs.pte_writes += 1
@@ -369,8 +410,9 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     for a in pvmw.rejected:
         ctx.emit("skip", "check_pte", "a swap PTE names a swap slot, not a pfn: skip it",
                  mm=mm.name, addr=a)
-    ctx.emit("end", "try_to_unmap_one", f"returns {'true' if ret else 'false'}", mm=mm.name,
-             ok=ret)
+    if ctx.trace is not None:
+        ctx.emit("end", "try_to_unmap_one", f"returns {'true' if ret else 'false'}", mm=mm.name,
+                 ok=ret)
     return ret
 
 

@@ -59,6 +59,7 @@ class PageVmaMappedWalk:
     def walk(self) -> bool:
         """Advance to the next PTE mapping the folio; False when there is none left."""
         costs = self.costs
+        pt, cont = self.pt, self.cont        # (locals: ptep_get is called directly below)
         self.rejected = []
         addr = self.address
         if not self.started:
@@ -67,7 +68,7 @@ class PageVmaMappedWalk:
                 return False
             costs.pgtable_walks += 1
             costs.walk_steps += 1
-            pte = self._ptep_get(addr)           # check_pte()'s ptep_get
+            pte = ptep_get(pt, addr, costs, cont)    # check_pte()'s ptep_get
             costs.check_pte += 1
             if check_pte(pte, self.folio):
                 self.pte = pte
@@ -87,10 +88,10 @@ class PageVmaMappedWalk:
                 self.pgtable_crossed = True
                 costs.pgtable_walks += 1
             else:
-                pte = self._ptep_get(addr)       # while (pte_none(ptep_get(pvmw->pte)))
+                pte = ptep_get(pt, addr, costs, cont)   # while (pte_none(ptep_get(pvmw->pte)))
                 if pte.kind == "none":
                     continue
-            pte = self._ptep_get(addr)           # this_pte: check_pte()'s own ptep_get
+            pte = ptep_get(pt, addr, costs, cont)    # this_pte: check_pte()'s own ptep_get
             costs.check_pte += 1
             if check_pte(pte, self.folio):
                 self.address = addr

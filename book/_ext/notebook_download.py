@@ -1,0 +1,125 @@
+"""Offer every chapter as a Jupyter notebook (.ipynb) download.
+
+The chapters are MyST Markdown notebooks (``.md`` with a jupytext header): reviewable text, but
+only JupyterLab with jupytext opens them as notebooks. So for every page whose source is a
+notebook this extension
+
+* writes ``_notebooks/<docname>.ipynb`` into the HTML output at the end of the build, made
+  with jupytext from the source, without outputs and without the jupytext header (it opens
+  anywhere: JupyterLab, Notebook, VS Code, Colab, a class JupyterHub); in the student edition
+  the solution cells and solution blocks are removed first
+  (:func:`edition_filter.strip_solutions_from_notebook`);
+* puts a visible link, "Download this chapter as a notebook (.ipynb)", under the page title;
+* adds the same ``.ipynb`` to the theme's download menu, and removes the menu's link to the
+  page source when sources are not copied (student edition), where it would be a dead link.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.osutil import relative_uri
+
+logger = logging.getLogger(__name__)
+
+NB_DIR = "_notebooks"
+LINK_TEXT = "Download this chapter as a notebook (.ipynb)"
+
+
+def is_notebook_page(app: Sphinx, docname: str) -> bool:
+    """myst-nb records the kernelspec of every page it read as a notebook."""
+    return bool(app.env.metadata.get(docname, {}).get("kernelspec"))
+
+
+def notebook_relpath(docname: str) -> str:
+    return f"{NB_DIR}/{docname}.ipynb"
+
+
+def make_download_notebook(source: Path, student: bool):
+    """The notebook offered for download: no outputs, no jupytext header, maybe no solutions."""
+    import jupytext
+    from edition_filter import strip_solutions_from_notebook
+
+    nb = jupytext.read(source)
+    nb.metadata.pop("jupytext", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("lines_to_next_cell", None)
+    if student:
+        strip_solutions_from_notebook(nb)
+    return nb
+
+
+def add_download_link(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if app.builder.format != "html" or not is_notebook_page(app, docname):
+        return
+    href = relative_uri(app.builder.get_target_uri(docname), notebook_relpath(docname))
+    name = Path(docname).name + ".ipynb"
+    html = (
+        f'<p class="bookkit-nb-download"><a class="reference download" href="{href}" '
+        f'download="{name}">{LINK_TEXT}</a></p>\n'
+    )
+    link = nodes.raw("", html, format="html")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None and section.children and isinstance(section[0], nodes.title):
+        section.insert(1, link)
+    else:
+        doctree.insert(0, link)
+
+
+def adjust_download_menu(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    buttons = context.get("header_buttons")
+    if not buttons:
+        return
+    for group in buttons:
+        if group.get("label") != "download-buttons":
+            continue
+        items = group.get("buttons", [])
+        if not app.config.html_copy_source:
+            items[:] = [b for b in items if b.get("label") != "download-source-button"]
+        if is_notebook_page(app, pagename):
+            items.insert(
+                0,
+                {
+                    "type": "link",
+                    "url": context["pathto"](notebook_relpath(pagename), 1),
+                    "text": ".ipynb",
+                    "tooltip": "Download this chapter as a notebook",
+                    "icon": "fas fa-code",
+                    "label": "download-notebook-button",
+                },
+            )
+
+
+def write_notebooks(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    student = getattr(app.config, "bookkit_edition", "instructor") == "student"
+    target_root = Path(app.outdir) / NB_DIR
+    shutil.rmtree(target_root, ignore_errors=True)
+    count = 0
+    for docname in sorted(app.env.found_docs):
+        if not is_notebook_page(app, docname):
+            continue
+        import nbformat
+
+        nb = make_download_notebook(Path(app.env.doc2path(docname)), student)
+        target = target_root / f"{docname}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        count += 1
+    logger.info("[notebook_download] %d notebook(s) written to %s", count, NB_DIR)
+
+
+def setup(app: Sphinx) -> dict:
+    app.setup_extension("edition_filter")
+    app.connect("doctree-resolved", add_download_link)
+    app.connect("html-page-context", adjust_download_menu, priority=600)
+    app.connect("build-finished", write_notebooks)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,13 @@
+"""bookkit: the machinery of the book's website (not the simulation, that is simcore).
+
+* :mod:`bookkit.build` -- ``python -m bookkit.build --edition instructor|student --out DIR``;
+* :mod:`bookkit.player` -- the step-through player, the static twin of a widget;
+* :mod:`bookkit.live` -- ``Live(widget, static_html)``: live in Jupyter, static on the site.
+
+Importing bookkit is cheap: no Sphinx, no ipywidgets.
+"""
+
+from bookkit.live import Live, Static, static
+from bookkit.player import player_html
+
+__all__ = ["Live", "Static", "player_html", "static"]

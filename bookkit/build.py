@@ -1,0 +1,248 @@
+"""Build the book's website with Jupyter Book 1 (Sphinx), strictly.
+
+Usage (from the repository top)::
+
+    python -m bookkit.build --edition instructor --out _build          # -> _build/html
+    python -m bookkit.build --edition student --out _build/student     # -> _build/student/html
+
+What it adds to a bare ``jupyter-book build .``:
+
+* **Strictness.** Sphinx runs with warnings as errors, nitpicky and keep-going, so a build
+  fails (exit 1, and a one-line verdict naming the first problem) on any Sphinx warning and on
+  any notebook cell error (myst-nb reports those as warnings). Because Sphinx only re-reads
+  changed pages, a warning would not repeat on an unchanged rebuild; so after a failed build
+  the next one starts from a fresh environment (the notebooks still come from the cache).
+* **Execution cache.** Notebooks are executed through jupyter-cache in ``DIR/.jupyter_cache``
+  (``execute_notebooks: cache``), so an unchanged rebuild executes nothing.
+* **Editions.** ``BOOK_EDITION`` is set for the Sphinx extensions and for the kernels that
+  execute the notebooks; the ``student`` edition strips solutions (``book/_ext/edition_filter.py``)
+  and does not copy page sources. Switching the edition of an output directory wipes its HTML.
+* **Imports.** The repository top is put on ``PYTHONPATH`` so that notebooks can
+  ``import bookkit`` and ``import simcore`` from a checkout.
+
+Exit codes: 0 built, 1 the build failed, 2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import TextIO
+
+REPO = Path(__file__).resolve().parent.parent
+EDITIONS = ("instructor", "student")
+PROG = "python -m bookkit.build"
+STATUS_FILE = ".bookkit-build-status"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{PROG}: error: {message} (see --help)\n")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(
+        prog=PROG,
+        description="Build the website of the book into OUT/html (warnings are errors).",
+    )
+    parser.add_argument(
+        "--edition",
+        choices=EDITIONS,
+        default="instructor",
+        help="instructor: everything; student: no solutions (default: instructor)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default="_build",
+        help="output directory; the site goes to DIR/html (default: _build)",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        default=None,
+        help="the book's top directory with _config.yml (default: the repository top)",
+    )
+    parser.add_argument(
+        "--toc",
+        metavar="FILE",
+        default=None,
+        help="table of contents to build (default: _toc.yml at the repository top)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="re-read every page (the notebook execution cache is kept)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only print warnings and the verdict"
+    )
+    return parser.parse_args(argv)
+
+
+class _WarningTee:
+    """A stream for Sphinx warnings: passes everything on and remembers the problems."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.problems: list[str] = []
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self._partial += text
+        *lines, self._partial = self._partial.split("\n")
+        for line in lines:
+            line = _ANSI.sub("", line).strip()
+            if any(tag in line for tag in ("WARNING:", "ERROR:", "CRITICAL:", "SEVERE:")):
+                self.problems.append(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _prewarm_matplotlib() -> None:
+    """Build matplotlib's font cache here, not in a notebook, where its stderr notice
+    ("Matplotlib is building the font cache") would fail the build (stderr_output: warn)."""
+    try:
+        import matplotlib  # noqa: F401
+        import matplotlib.font_manager  # noqa: F401
+    except Exception:  # matplotlib missing or broken: the notebooks will tell
+        pass
+
+
+def _sphinx_build(
+    root: Path, edition: str, out: Path, toc: Path, fresh: bool, quiet: bool, warn: _WarningTee
+) -> int:
+    from jupyter_book.config import get_final_config
+    from sphinx.application import Sphinx
+    from sphinx.util.console import nocolor
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    if os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+        nocolor()
+    html_dir = out / "html"
+    overrides = {
+        # what `jupyter-book build` passes for a book
+        "external_toc_path": toc.as_posix(),
+        "latex_individualpages": False,
+        # -n
+        "nitpicky": True,
+        # ours
+        "bookkit_edition": edition,
+        "html_copy_source": edition != "student",
+        "nb_execution_cache_path": str(out / ".jupyter_cache"),
+    }
+    sphinx_config, _meta = get_final_config(
+        user_yaml=root / "_config.yml",
+        cli_config=overrides,
+        sourcedir=root,
+        validate=True,
+        raise_on_invalid=True,
+    )
+    if "sphinx_comments" not in sphinx_config.get("extensions", []):
+        # Jupyter Book's defaults always carry html.comments; without sphinx_comments (we load
+        # no hypothes.is/utterances) Sphinx would warn "unknown config value 'comments_config'".
+        sphinx_config.pop("comments_config", None)
+    with patch_docutils(root), docutils_namespace():
+        app = Sphinx(
+            srcdir=root,
+            confdir=None,
+            outdir=html_dir,
+            doctreedir=out / ".doctrees",
+            buildername="html",
+            confoverrides=sphinx_config,
+            status=None if quiet else sys.stdout,
+            warning=warn,  # type: ignore[arg-type]
+            freshenv=fresh,
+            warningiserror=True,
+            keep_going=True,
+            verbosity=0,
+            parallel=1,
+        )
+        app.build()
+        return app.statuscode
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    edition: str = args.edition
+    out = Path(args.out)
+    if not out.is_absolute():
+        out = Path.cwd() / out
+    out = out.resolve()
+    root = Path(args.root).resolve() if args.root else REPO
+    if out == root or root.is_relative_to(out):
+        print(f"{PROG}: error: --out {args.out} would overwrite the sources", file=sys.stderr)
+        return 2
+    toc = Path(args.toc).resolve() if args.toc else root / "_toc.yml"
+    for needed in (root / "_config.yml", toc):
+        if not needed.is_file():
+            print(f"{PROG}: error: {needed} is missing", file=sys.stderr)
+            return 2 if (args.root or args.toc) else 1
+
+    out.mkdir(parents=True, exist_ok=True)
+    status_path = out / STATUS_FILE
+    previous = status_path.read_text().split() if status_path.is_file() else []
+    fresh = bool(args.fresh)
+    if previous and previous[0] != edition:
+        # Never mix editions in one directory (a student site must not keep instructor files).
+        shutil.rmtree(out / "html", ignore_errors=True)
+        shutil.rmtree(out / ".doctrees", ignore_errors=True)
+    elif previous[1:2] != ["ok"]:
+        fresh = True  # first build, or the last one failed: make every warning show again
+    status_path.write_text(f"{edition} running\n")
+
+    os.environ["BOOK_EDITION"] = edition
+    path = os.environ.get("PYTHONPATH", "")
+    if str(REPO) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), path) if p)
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    os.chdir(root)
+    _prewarm_matplotlib()
+
+    warn = _WarningTee(sys.stderr)
+    started = time.monotonic()
+    try:
+        status = _sphinx_build(root, edition, out, toc, fresh, args.quiet, warn)
+    except Exception as exc:  # Sphinx/extension crash: keep the traceback, say one line
+        log = out / "build-error.log"
+        log.write_text("".join(traceback.format_exception(exc)))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"{PROG}: FAILED ({edition} edition): {type(exc).__name__}: {first} "
+            f"(traceback in {log})",
+            file=sys.stderr,
+        )
+        return 1
+    elapsed = time.monotonic() - started
+
+    if status != 0 or warn.problems:
+        n = len(warn.problems)
+        first = f"; first: {warn.problems[0]}" if warn.problems else ""
+        print(
+            f"{PROG}: FAILED ({edition} edition): {n} warning(s) treated as errors{first}",
+            file=sys.stderr,
+        )
+        return 1
+    status_path.write_text(f"{edition} ok\n")
+    print(f"{PROG}: OK: {edition} edition in {out / 'html'} ({elapsed:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Per-chapter plumbing: each module builds its chapter's live widgets and players."""

@@ -1,0 +1,71 @@
+"""The live widget of every chapter: controls → scenario → simcore runs → HTML.
+
+`Explorer` wires ipywidgets controls to a function that writes a scenario dict from their
+values; on every change it runs simcore in the chosen modes and redraws. A combination that
+makes no valid scenario shows one line naming the problem, never a traceback. Tests drive it
+from Python: set ``explorer.controls[name].value`` and read ``explorer.output.value`` /
+``explorer.results``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from bookkit import render
+from simcore.arch import ArchError
+from simcore.bugs import BugError
+from simcore.scenario import ScenarioError
+
+
+class Explorer:
+    def __init__(self, controls: dict[str, widgets.Widget],
+                 build: Callable[..., dict[str, Any]],
+                 modes: tuple[str, ...] = ("baseline", "patched"),
+                 counters: tuple[str, ...] = ("ok", "iterations", "ptep_get", "tlb_ops",
+                                              "barriers", "violations"),
+                 view: Callable[[dict[str, Any], dict[str, Any]], str] | None = None) -> None:
+        self.controls = controls
+        self.build = build
+        self.modes = modes
+        self.counters = counters
+        self.view = view
+        self.output = widgets.HTML()
+        self.results: dict[str, Any] = {}
+        self.error: str | None = None
+        self.last_ms = 0.0
+        for w in controls.values():
+            w.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox(list(controls.values()),
+                                                 layout=widgets.Layout(flex_flow="row wrap")),
+                                    self.output])
+        self.update()
+
+    def values(self) -> dict[str, Any]:
+        return {name: w.value for name, w in self.controls.items()}
+
+    def update(self, change: Any = None) -> None:
+        t0 = time.perf_counter()
+        values = self.values()
+        try:
+            scenario = self.build(**values)
+            bugs = values.get("bug") or ()
+            if bugs == "none":
+                bugs = ()
+            self.results = render.run_all(scenario, self.modes, bugs)
+        except (ScenarioError, ArchError, BugError, ValueError) as e:
+            self.error = str(e).splitlines()[0]
+            self.results = {}
+            self.output.value = render.error_html(self.error)
+        else:
+            self.error = None
+            self.output.value = (self.view(values, self.results) if self.view
+                                 else render.results_html(self.results, self.counters))
+        self.last_ms = (time.perf_counter() - t0) * 1000
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - exercised in notebooks
+        from IPython.display import display
+        display(self.widget)

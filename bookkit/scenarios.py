@@ -1,0 +1,91 @@
+"""Scenario dicts for the chapters, from a handful of knobs a reader turns.
+
+Plumbing only: these functions write the JSON-shaped scenario of simcore's format
+(``simcore.scenario/1``); simcore builds, validates and runs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simcore.scenario import ScenarioError
+
+BASE = 0x7F0000000000          # 1 TiB aligned: aligned to every PMD and CONT span
+PFN = 1 << 20                  # aligned to every folio order the book uses
+PAGE_SIZES = {"x86_64": 4096, "arm64": 4096, "sparc64": 8192}
+
+
+def folio_scenario(order: int = 4, arch: str = "x86_64", page_size: int | None = None,
+                   bbml2: bool = False, exclusive: str | None = None, swapbacked: bool = True,
+                   dirty: bool = True, pinned: bool = False, extra_refs: int = 0,
+                   vma_start_page: int = 0, vma_end_page: int | None = None,
+                   offset_pages: int = 0, straddle_pmd: bool = False,
+                   readonly_from: int | None = None, hole: int | None = None,
+                   device_exclusive: int | None = None, droppable: bool = False,
+                   faults: list[dict[str, Any]] | None = None, fork: bool = False,
+                   name: str = "scenario") -> dict[str, Any]:
+    """One folio mapped in one VMA (two mms with ``fork``), as the chapters need it.
+
+    ``offset_pages`` shifts the folio's virtual address off alignment (arm64 CONT blocks then
+    cover it only partly); ``straddle_pmd`` puts its middle on a page-table boundary;
+    ``vma_start_page`` / ``vma_end_page`` cut the VMA inside the folio; ``readonly_from`` makes
+    the PTEs from that page on read-only; ``hole`` leaves one page unmapped;
+    ``device_exclusive`` turns one page's PTE into a device-exclusive entry.
+    """
+    nr = 1 << order
+    ps = page_size or PAGE_SIZES[arch]
+    if not exclusive:
+        exclusive = ("N" if fork else "E") * nr
+    exclusive = exclusive.strip().upper()
+    if len(exclusive) != nr or set(exclusive) - {"E", "N"}:
+        raise ScenarioError(f"folio.exclusive: needs {nr} letters E or N (one per page of the "
+                            f"order-{order} folio), got {exclusive!r}")
+    pmd = (ps // 8) * ps
+    folio_addr = BASE + offset_pages * ps
+    if straddle_pmd:
+        folio_addr = BASE + pmd - (nr // 2) * ps
+    end_page = nr if vma_end_page is None else vma_end_page
+    vma = {"start": hex(folio_addr + vma_start_page * ps),
+           "end": hex(folio_addr + max(end_page, vma_start_page + 1) * ps)}
+    if droppable:
+        vma["droppable"] = True
+    mm_names = ["parent", "child"] if fork else ["task"]
+    ptes: list[dict[str, Any]] = []
+    for mm in mm_names:
+        for p in range(vma_start_page, end_page):
+            if p == hole:
+                continue
+            run: dict[str, Any] = {"mm": mm, "addr": hex(folio_addr + p * ps), "page": p, "nr": 1}
+            if p == device_exclusive:
+                run["kind"] = "device_exclusive"
+            else:
+                writable = exclusive[p] == "E" and (readonly_from is None or p < readonly_from)
+                run.update(write=writable, dirty=dirty, young=True)
+            ptes.append(run)
+    ptes = _merge_runs(ptes, ps)
+    return {
+        "schema": "simcore.scenario/1",
+        "name": name,
+        "arch": {"name": arch, "page_size": ps, **({"bbml2": True} if bbml2 else {})},
+        "folio": {"order": order, "pfn": PFN, "swapbacked": swapbacked, "dirty": False,
+                  "exclusive": exclusive, "pinned": pinned, "extra_refs": extra_refs},
+        "mms": [{"name": mm, "vmas": [dict(vma)]} for mm in mm_names],
+        "ptes": ptes,
+        "faults": list(faults or []),
+    }
+
+
+def _merge_runs(ptes: list[dict[str, Any]], ps: int) -> list[dict[str, Any]]:
+    """Join single-page runs that continue each other with equal bits (shorter JSON)."""
+    out: list[dict[str, Any]] = []
+    for r in ptes:
+        if out:
+            last = out[-1]
+            same = {k: v for k, v in last.items() if k not in ("addr", "page", "nr")} == \
+                   {k: v for k, v in r.items() if k not in ("addr", "page", "nr")}
+            if same and last["page"] + last["nr"] == r["page"] and \
+                    int(last["addr"], 16) + last["nr"] * ps == int(r["addr"], 16):
+                last["nr"] += 1
+                continue
+        out.append(dict(r))
+    return out

@@ -1,0 +1,331 @@
+"""The command line: ``python -m simcore run|compare|check|workload|hw|grade``.
+
+::
+
+    python -m simcore run FILE [--mode per-pte|baseline|patched] [--arch NAME]
+                               [--page-size N] [--bbml2] [--bug NAME]... [--trace] [--json]
+    python -m simcore compare FILE [--mode M]... [--arch NAME] [--page-size N] [--bbml2]
+                                   [--bug NAME]... [--json]
+    python -m simcore check FILE [--mode M] [--arch NAME] [--page-size N] [--bbml2] [--json]
+    python -m simcore workload --size 256M --folio 64K [--arch arm64] [--page-size N]
+                               [--bbml2] [--mode M]... [--json]
+    python -m simcore hw ...        (simcore.homework: seeded exercises)
+    python -m simcore grade ...     (simcore.homework: checking answers)
+
+Exit codes (DESIGN.md §3.5): 0 when `try_to_unmap()` succeeded (``compare``/``workload``:
+in every mode; ``check``: the file is valid), 1 when it reported failure — a valid outcome,
+2 for bad input. Bad input (a missing or unreadable file, invalid JSON, a schema or scenario
+error, an unknown mode, bug or arch, a bad flag) prints exactly one line on stderr,
+``simcore: <field or flag>: <problem>``, and never a traceback. ``--json`` prints one JSON
+object on stdout.
+
+``--arch`` replaces the scenario's architecture; the page size then falls back to that
+architecture's default unless ``--page-size`` is given, and settings of the old architecture
+that do not apply to the new one (BBML2, ADI) are dropped. Invariant violations do not change
+the exit code; they are in the report (and ``violations`` of the JSON).
+
+This module only parses, dispatches and prints: running is `simcore.api.run`, reporting is
+`simcore.report`, workloads are `simcore.workload`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from simcore.arch import ARCH_NAMES, ArchError, get_arch
+from simcore.batch import MODES
+from simcore.bugs import BUGS, BugError, check_bug_names
+from simcore.scenario import ScenarioError, from_dict, validate
+
+PROG = "simcore"
+#: Commands handed whole to `simcore.homework.main(argv)`.
+HOMEWORK_COMMANDS = ("hw", "grade")
+
+
+class UsageError(Exception):
+    """Bad input; the message is the one line printed after ``simcore: ``."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line ``<flag>: <problem>``, not usage + exit."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(_argparse_message(message))
+
+
+def _argparse_message(message: str) -> str:
+    """Turn argparse's wording into ``<flag or field>: <problem>``."""
+    if message.startswith("argument "):
+        flag, _, rest = message[len("argument "):].partition(": ")
+        flag = flag.split("/")[0]                 # "--bbml2/--no-bbml2" -> "--bbml2"
+        return f"{flag}: {rest.replace('invalid choice: ', 'invalid choice ')}"
+    if message.startswith("the following arguments are required: "):
+        names = message.split(": ", 1)[1]
+        return f"{names.split(',')[0].strip()}: required"
+    if message.startswith("unrecognized arguments: "):
+        args = message.split(": ", 1)[1]
+        return f"{args.split()[0]}: unrecognized argument"
+    return f"usage: {message}"
+
+
+# -- building the parser -------------------------------------------------------------------------
+def _common(p: argparse.ArgumentParser, many_modes: bool) -> None:
+    if many_modes:
+        p.add_argument("--mode", action="append", choices=MODES, metavar="MODE",
+                       help=f"a mode to include (repeatable; default all: {', '.join(MODES)})")
+    else:
+        p.add_argument("--mode", choices=MODES, default="patched", metavar="MODE",
+                       help=f"one of {', '.join(MODES)} (default patched)")
+    p.add_argument("--arch", choices=ARCH_NAMES, metavar="NAME",
+                   help=f"override the architecture ({', '.join(ARCH_NAMES)}; workload: "
+                   "default arm64)")
+    p.add_argument("--page-size", type=int, metavar="N",
+                   help="override the page size in bytes (default: the architecture's)")
+    p.add_argument("--bbml2", action=argparse.BooleanOptionalAction, default=None,
+                   help="arm64: the CPU has BBML2 without aborts (no TLBI when unfolding)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog=PROG, description="Simulate try_to_unmap_one() for anonymous large "
+                    "folios before and after the batch-unmapping series.")
+    sub = parser.add_subparsers(dest="command", metavar="command", required=True)
+
+    p = sub.add_parser("run", help="run one scenario in one mode and report")
+    p.add_argument("file", metavar="FILE", help="scenario JSON (simcore.scenario/1)")
+    _common(p, many_modes=False)
+    p.add_argument("--bug", action="append", default=[], metavar="NAME",
+                   help=f"a bug-zoo variant (repeatable): {', '.join(BUGS)}")
+    p.add_argument("--trace", action="store_true", help="also print the trace events")
+
+    p = sub.add_parser("compare", help="run one scenario in every mode, side by side")
+    p.add_argument("file", metavar="FILE", help="scenario JSON (simcore.scenario/1)")
+    _common(p, many_modes=True)
+    p.add_argument("--bug", action="append", default=[], metavar="NAME",
+                   help="a bug-zoo variant applied in every mode (repeatable)")
+
+    p = sub.add_parser("check", help="validate a scenario file (and build it) without running")
+    p.add_argument("file", metavar="FILE", help="scenario JSON (simcore.scenario/1)")
+    _common(p, many_modes=False)
+
+    p = sub.add_parser("workload", help="the cover letter's MADV_PAGEOUT benchmark, generated")
+    p.add_argument("--size", default="256M", help="bytes to page out (default 256M)")
+    p.add_argument("--folio", default="64K", help="folio size (default 64K)")
+    _common(p, many_modes=True)
+
+    for name in HOMEWORK_COMMANDS:
+        sub.add_parser(name, help="exercises (simcore.homework); see "
+                       f"'python -m simcore {name} --help'", add_help=False)
+    return parser
+
+
+# -- scenario input ------------------------------------------------------------------------------
+def read_scenario(path: str) -> dict[str, Any]:
+    """Read, parse and schema-validate a scenario file; ScenarioError names file or field."""
+    try:
+        text = Path(path).read_text()
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: cannot read (it is a directory)") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: "
+                            f"{e.msg})") from None
+    validate(doc)
+    return doc
+
+
+def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
+                  bbml2: bool | None) -> dict[str, Any]:
+    """A copy of ``doc`` with the flags' architecture; errors name the flag."""
+    old = dict(doc.get("arch") or {"name": "x86_64"})
+    new = dict(old)
+    if arch is not None and arch != old.get("name"):
+        new = {"name": arch}
+        if "defer_flush" in old:
+            new["defer_flush"] = old["defer_flush"]
+        if arch == "arm64" and "bbml2" in old:
+            new["bbml2"] = old["bbml2"]
+    if page_size is not None:
+        new["page_size"] = page_size
+    if bbml2 is not None:
+        new["bbml2"] = bbml2
+    if new == old:
+        return doc
+    try:
+        get_arch(new["name"], new.get("page_size"), new.get("bbml2", False),
+                 new.get("defer_flush"), new.get("adi"))
+    except ArchError as e:
+        field, _, problem = str(e).partition(": ")
+        flag = {"arch": "--arch", "arch.page_size": "--page-size", "arch.bbml2": "--bbml2"}
+        given = {"arch": arch, "arch.page_size": page_size, "arch.bbml2": bbml2}
+        if given.get(field) is not None or field == "arch":
+            field = flag.get(field, field)
+        elif arch is not None:
+            field = "--arch"
+        raise UsageError(f"{field}: {problem}") from None
+    out = dict(doc)
+    out["arch"] = new
+    return out
+
+
+def load_system(args):
+    """(scenario name, System) from FILE and the arch flags."""
+    doc = read_scenario(args.file)
+    doc = override_arch(doc, args.arch, args.page_size, args.bbml2)
+    return doc.get("name") or Path(args.file).stem, from_dict(doc)
+
+
+def bug_names(names: list[str]) -> tuple[str, ...]:
+    try:
+        return tuple(sorted(check_bug_names(names)))
+    except BugError as e:
+        raise UsageError("--" + str(e)) from None
+
+
+# -- commands ------------------------------------------------------------------------------------
+def _print_json(obj: Any, out) -> None:
+    out.write(json.dumps(obj, indent=2) + "\n")
+
+
+def cmd_run(args, out) -> int:
+    from simcore.report import format_text, run_report
+
+    bugs = bug_names(args.bug)
+    name, system = load_system(args)
+    result, obj = run_report(system, args.mode, bugs, name=name, trace=args.trace)
+    if args.json:
+        _print_json(obj, out)
+    else:
+        out.write(format_text(result, name, trace=args.trace) + "\n")
+    return 0 if result.ok else 1
+
+
+def cmd_compare(args, out) -> int:
+    from simcore.api import run
+    from simcore.report import compare_json, format_compare
+
+    bugs = bug_names(args.bug)
+    modes = list(dict.fromkeys(args.mode)) if args.mode else list(MODES)
+    name, system = load_system(args)
+    results = {m: run(system, m, bugs, trace=True, snapshots=False) for m in modes}
+    if args.json:
+        _print_json(compare_json(results, name), out)
+    else:
+        out.write(format_compare(results, name) + "\n")
+    return 0 if all(r.ok for r in results.values()) else 1
+
+
+def cmd_check(args, out) -> int:
+    from simcore.report import mapped_slots
+
+    name, system = load_system(args)
+    f = system.folio
+    nptes = len(mapped_slots(system))
+    faults = sum(len(getattr(system.faults, op)) for op in ("dup_swap", "arch_unmap_one", "pin"))
+    info = {"ok": True, "file": args.file, "scenario": name, "arch": system.arch.describe(),
+            "order": f.order, "pages": f.nr_pages, "mms": list(system.mms),
+            "ptes": nptes, "faults": faults}
+    if args.json:
+        _print_json(info, out)
+    else:
+        out.write(f"{args.file}: valid — {name}; {info['arch']}; order-{f.order} folio "
+                  f"({f.nr_pages} pages), {len(system.mms)} mm(s), {nptes} PTE(s) mapping it, "
+                  f"{faults} fault(s)\n")
+    return 0
+
+
+def cmd_workload(args, out) -> int:
+    try:
+        from simcore import workload
+    except ImportError:
+        raise UsageError("workload: simcore.workload is not available in this "
+                         "installation") from None
+    try:
+        w = workload.build(args.size, args.folio, args.arch or "arm64", args.page_size,
+                           bool(args.bbml2))
+    except ArchError as e:
+        field, _, problem = str(e).partition(": ")
+        flag = {"arch": "--arch", "arch.page_size": "--page-size", "arch.bbml2": "--bbml2"}
+        raise UsageError(f"{flag.get(field, field)}: {problem}") from None
+    except ValueError as e:       # workload.WorkloadError: "size: ..." / "folio: ..."
+        field, _, problem = str(e).partition(": ")
+        raise UsageError(f"--{field}: {problem}" if field in ("size", "folio")
+                         else str(e)) from None
+    try:
+        import simcore.costmodel  # noqa: F401
+        have_model = True
+    except ImportError:
+        have_model = False
+    modes = list(dict.fromkeys(args.mode)) if args.mode else list(MODES)
+    results = {m: workload.run(w, m, estimate=have_model) for m in modes}
+    for r in results.values():
+        r.setdefault("estimate_ns", None)
+    if args.json:
+        _print_json({"workload": w.describe(), "modes": results,
+                     "ok": all(r.get("ok", True) for r in results.values())}, out)
+    else:
+        out.write(format_workload(w.describe(), results) + "\n")
+    return 0 if all(r.get("ok", True) for r in results.values()) else 1
+
+
+def format_workload(title: str, results: dict[str, dict[str, Any]]) -> str:
+    """The workload's modes side by side."""
+    from simcore.report import KEY_COUNTERS
+
+    names = list(results)
+    w = max(14, *(len(m) for m in names)) + 2
+    lines = [f"workload: {title}", ""]
+
+    def row(label, values):
+        lines.append(f"{label:<22}" + "".join(f"{str(v):>{w}}" for v in values))
+
+    row("", names)
+    row("all unmapped", ["yes" if results[m].get("ok", True) else "no" for m in names])
+    for k in KEY_COUNTERS:
+        vals = [results[m].get("costs", {}).get(k, 0) for m in names]
+        if any(vals):
+            row(k, vals)
+    est = [results[m].get("estimate_ns") for m in names]
+    row("estimate (ms)", [f"{e / 1e6:.2f}" if e is not None else "n/a" for e in est])
+    row("simulated in (s)", [f"{results[m].get('seconds', 0):.2f}" for m in names])
+    bad = [m for m in names if results[m].get("consistency")
+           or any(results[m].get("violations_sampled", {}).values())]
+    lines.append("")
+    lines.append("checks: " + ("all hold" if not bad else "problems in " + ", ".join(bad)))
+    return "\n".join(lines)
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "check": cmd_check,
+            "workload": cmd_workload}
+
+
+def main(argv: list[str] | None = None, out=None, err=None) -> int:
+    """Run the command line; return the exit code (never raises on bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if argv and argv[0] in HOMEWORK_COMMANDS:
+        try:
+            from simcore import homework
+        except ImportError:
+            err.write(f"{PROG}: {argv[0]}: simcore.homework is not available in this "
+                      "installation\n")
+            return 2
+        return int(homework.main(argv, out=out, err=err) or 0)
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args, out)
+    except (UsageError, ScenarioError) as e:
+        err.write(f"{PROG}: {str(e).splitlines()[0] if str(e) else 'bad input'}\n")
+        return 2
+    except SystemExit as e:        # --help, --version
+        return int(e.code or 0) if not isinstance(e.code, str) else 2

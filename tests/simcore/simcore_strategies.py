@@ -1,0 +1,201 @@
+"""Hypothesis strategies that generate valid simcore scenario dicts (DESIGN §3.5).
+
+The generator aims at realistic kernel states, not only at what `from_dict()` accepts:
+
+* a page mapped (present or device-exclusive) by two mms after fork is not PG_anon_exclusive,
+  and a page whose PTE is read-only-shared is never writable: N pages are always mapped
+  read-only (from_dict rejects writable N pages);
+* a page with a swap PTE naming its slot is not PG_anon_exclusive either (the swap-in sanity
+  rule of kernel-brief §3.1: a swap PTE never points to an in-swapcache page that still has the
+  flag), and swap PTEs exist only for swap-backed folios (lazyfree folios own no slots);
+* a device-exclusive entry is made by `make_device_exclusive()`, which first unshares the page
+  (GUP with write): so its page is exclusive and mapped by no other mm.
+
+Everything else is free: arch profile, order 0..6, VMA cut on either side of the folio, a VMA
+split inside it (VMA flags changed without touching the PTEs, e.g. MADV_DONTFORK), a folio
+straddling a PMD boundary, runs of PTEs with mixed write / dirty / young / soft-dirty / uffd-wp,
+gaps, lazyfree vs swap-backed, VM_DROPPABLE, VM_LOCKED, pins, extra references and faults.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+REGION = 0x7F0000000000      # aligned to 2^40, so to every PMD size of every profile
+
+ARCH_PROFILES = (
+    {"name": "x86_64"},
+    {"name": "x86_64", "defer_flush": False},
+    {"name": "arm64", "page_size": 4096},
+    {"name": "arm64", "page_size": 4096, "bbml2": True},
+    {"name": "arm64", "page_size": 16384},
+    {"name": "arm64", "page_size": 16384, "bbml2": True},
+    {"name": "arm64", "page_size": 65536},
+    {"name": "arm64", "page_size": 65536, "bbml2": True},
+    {"name": "sparc64"},
+)
+
+
+def page_size_of(arch: dict) -> int:
+    return arch.get("page_size", 8192 if arch["name"] == "sparc64" else 4096)
+
+
+def _runs(per_page: dict[int, dict]) -> list[tuple[int, int, dict]]:
+    """Merge consecutive pages with equal attributes into (first page, nr, attrs) runs."""
+    out: list[tuple[int, int, dict]] = []
+    for p in sorted(per_page):
+        attrs = per_page[p]
+        if out and out[-1][0] + out[-1][1] == p and out[-1][2] == attrs:
+            first, n, a = out[-1]
+            out[-1] = (first, n + 1, a)
+        else:
+            out.append((p, 1, attrs))
+    return out
+
+
+@st.composite
+def _segments(draw, lo: int, hi: int, kinds: list[str]) -> dict[int, dict]:
+    """Per-page PTE attributes for pages [lo, hi), drawn as runs of equal attributes."""
+    out: dict[int, dict] = {}
+    p = lo
+    while p < hi:
+        n = draw(st.integers(1, max(1, hi - p)))
+        kind = draw(st.sampled_from(kinds))
+        if kind == "present":
+            attrs = {"kind": "present", "write": draw(st.booleans()),
+                     "dirty": draw(st.booleans()), "young": draw(st.booleans()),
+                     "soft_dirty": draw(st.booleans()),
+                     "uffd_wp": draw(st.sampled_from((False,) * 7 + (True,)))}
+        elif kind == "none":
+            attrs = {"kind": "none"}
+        elif kind == "swap":
+            attrs = {"kind": "swap", "soft_dirty": draw(st.booleans())}
+        else:
+            attrs = {"kind": "device_exclusive", "soft_dirty": draw(st.booleans())}
+        for q in range(p, min(hi, p + n)):
+            # dirty/young vary page by page inside a run (they never split a batch)
+            a = dict(attrs)
+            if kind == "present" and n > 1 and draw(st.booleans()):
+                a["dirty"] = draw(st.booleans())
+                a["young"] = draw(st.booleans())
+            out[q] = a
+        p += n
+    return out
+
+
+@st.composite
+def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: bool = True,
+                  locked: bool = True, lazyfree: bool = True, fork: bool = True,
+                  min_order: int = 0, max_order: int = 6, arches=ARCH_PROFILES,
+                  easy_lazyfree: bool = False, places=("aligned", "aligned", "straddle", "offset"),
+                  dev_excl: int = 1, min_faults: int = 0):
+    """A valid scenario dict. The switches restrict or bias the space (for properties, and
+    for the bug-zoo searches that need a particular shape):
+
+    ``easy_lazyfree``: a lazyfree folio is generated only in a form whose unmap cannot fail
+    (clean folio and clean PTEs, or every VMA VM_DROPPABLE). ``places``: where page 0 may sit.
+    ``dev_excl``: weight of device-exclusive runs (present runs weigh 6). ``min_faults``: at
+    least that many injected faults.
+    """
+    arch = dict(draw(st.sampled_from(arches)))
+    ps = page_size_of(arch)
+    pmd = ps // 8 * ps
+    order = draw(st.integers(min_order, max_order))
+    nr = 1 << order
+    pfn = 4096 * draw(st.integers(1, 4))              # a multiple of every CONT_PTES and nr
+    swapbacked = draw(st.booleans()) if lazyfree else True
+    swapbacked = swapbacked or draw(st.integers(0, 3)) > 0   # lazyfree in ~1/8 of cases
+
+    # Where page 0 sits: PMD (hence CONT-block) aligned, straddling a PMD boundary, or off.
+    place = draw(st.sampled_from(places))
+    if place == "straddle" and nr > 1:
+        base = REGION + pmd - draw(st.integers(1, nr - 1)) * ps
+    elif place == "offset":
+        base = REGION + pmd + draw(st.integers(1, 40)) * ps
+    else:
+        base = REGION + pmd
+
+    # The parent's VMA: may begin before / inside the folio and end inside / after it.
+    vs = draw(st.integers(-2, nr - 1))
+    ve = draw(st.integers(max(vs, 0) + 1, nr + 2))
+    lo, hi = max(vs, 0), min(ve, nr)
+    droppable = draw(st.booleans()) if not swapbacked else draw(st.sampled_from((False,) * 3
+                                                                                 + (True,)))
+    is_locked = locked and draw(st.integers(0, 15)) == 0
+    cuts = [vs, ve]
+    if hi - lo >= 2 and draw(st.integers(0, 3)) == 0:
+        cuts.insert(1, draw(st.integers(lo + 1, hi - 1)))       # VMA split inside the folio
+    vmas = [{"start": hex(base + a * ps), "end": hex(base + b * ps)}
+            for a, b in zip(cuts, cuts[1:])]
+    for v in vmas:
+        if droppable:
+            v["droppable"] = True
+        if is_locked:
+            v["locked"] = True
+
+    kinds = (["present"] * 6 + ["none"] + ["device_exclusive"] * dev_excl
+             + (["swap"] if swapbacked else []))
+    parent = draw(_segments(lo, hi, kinds))
+
+    child: dict[int, dict] = {}
+    two = fork and draw(st.booleans())
+    if two:
+        ckinds = ["present"] * 3 + ["none"] + (["swap"] if swapbacked else [])
+        child = draw(_segments(lo, hi, ckinds))
+
+    # Exclusivity, then the realism rules of the module docstring.
+    excl = [draw(st.booleans()) for _ in range(nr)]
+    for p in range(nr):
+        kp = parent.get(p, {}).get("kind", "none")
+        kc = child.get(p, {}).get("kind", "none")
+        if kp == "device_exclusive":
+            excl[p] = True
+            if kc != "none":
+                child[p] = {"kind": "none"}
+                kc = "none"
+        if "swap" in (kp, kc) or (kp != "none" and kc != "none"):
+            excl[p] = False
+        if not excl[p]:
+            for side in (parent, child):
+                if side.get(p, {}).get("kind") == "present":
+                    side[p]["write"] = False
+
+    dirty = draw(st.booleans())
+    if easy_lazyfree and not swapbacked and not droppable:
+        dirty = False
+        for side in (parent, child):
+            for a in side.values():
+                if a.get("kind") == "present":
+                    a["dirty"] = False
+    folio = {"order": order, "pfn": pfn, "swapbacked": swapbacked, "dirty": dirty,
+             "exclusive": "".join("E" if e else "N" for e in excl)}
+    if pins and draw(st.integers(0, 5)) == 0:
+        folio["pinned"] = True
+    if extra_refs and draw(st.integers(0, 5)) == 0:
+        folio["extra_refs"] = draw(st.integers(1, 2))
+
+    mms = [{"name": "parent", "vmas": vmas}]
+    if two:
+        cvma = {"start": hex(base + vs * ps), "end": hex(base + ve * ps)}
+        if droppable:
+            cvma["droppable"] = True
+        mms.append({"name": "child", "vmas": [cvma]})
+
+    ptes = []
+    for name, side in (("parent", parent), ("child", child)):
+        for first, n, attrs in _runs({p: a for p, a in side.items() if a["kind"] != "none"}):
+            run = {"mm": name, "addr": hex(base + first * ps), "page": first, "nr": n}
+            run.update(attrs)
+            if run["kind"] == "present":
+                del run["kind"]
+            ptes.append(run)
+
+    doc = {"schema": "simcore.scenario/1", "name": "generated", "arch": arch, "folio": folio,
+           "mms": mms, "ptes": ptes}
+    if faults:
+        flts = draw(st.lists(st.tuples(st.sampled_from(("dup_swap", "arch_unmap_one", "pin")),
+                                       st.integers(0, nr - 1)), min_size=min_faults,
+                             max_size=max(3, min_faults)))
+        if flts:
+            doc["faults"] = [{"op": op, "page": p} for op, p in flts]
+    return doc

@@ -1,0 +1,187 @@
+"""Property tests over generated scenarios (DESIGN §5 layer 2; kernel-brief §11 items 35–44).
+
+(i)   the invariants hold after every run, in every mode, on every arch profile;
+(ii)  modes agree on the final state where they must (and only there — see below);
+(iii) with faults the state stays consistent, and ok is False exactly when something failed,
+      for a reason the input explains;
+(iv)  every bug-zoo variant is caught by the checker on some generated scenario.
+
+Hypothesis runs derandomized ("simcore-ci" profile in conftest.py) so CI is reproducible; set
+SIMCORE_HYPOTHESIS=dev for a random, ten-times-longer exploration.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+from simcore_strategies import scenario_docs
+
+import simcore
+from simcore.check import check
+from simcore.trace import Trace
+from simcore.unmap import try_to_unmap
+
+MODES = ("per-pte", "baseline", "patched")
+DEV = os.environ.get("SIMCORE_HYPOTHESIS") == "dev"
+PROFILE = settings.get_profile("simcore-dev" if DEV else "simcore-ci")
+SCALE = 10 if DEV else 1
+
+
+def unmap(sys: simcore.System, mode: str, bugs=()):
+    """Run on a copy with an event list but no per-event snapshots (cheap). -> (ok, sys, tr)."""
+    s = sys.copy()
+    tr = Trace(None)
+    ok = try_to_unmap(s, mode, bugs, tr)
+    return ok, s, tr
+
+
+def initially_mapping(sys: simcore.System):
+    return [(m, a) for m, a, _ in sys.slots()
+            if (p := m.pt.get(a)).kind in ("present", "device_exclusive")
+            and sys.folio.contains_pfn(p.pfn)]
+
+
+# -- (i) + (iii): invariants everywhere; ok is False exactly when something failed --------------
+@settings(PROFILE, max_examples=250 * SCALE)
+@given(scenario_docs())
+def test_invariants_hold_and_failures_are_explained(doc):
+    sys = simcore.from_dict(doc)
+    mapping = initially_mapping(sys)
+    results = {}
+    for mode in MODES:
+        ok, s, tr = unmap(sys, mode)
+        results[mode] = (ok, s)
+        violations = check(s, ok)
+        assert violations == [], (mode, [str(v) for v in violations])     # (i)
+        fails = tr.of_kind("fail")
+        # (iii) ok is False exactly when a failure event was recorded ...
+        assert ok == (not fails), mode
+        if ok:
+            # ... success means nothing maps the folio any more: each slot that mapped it is
+            # a swap PTE (swap-backed) or none (lazyfree discard)
+            want = "swap" if sys.folio.swapbacked else "none"
+            assert all(m.pt.get(a).kind == want for m, a in mapping)
+            assert s.folio.mapcount == 0
+            continue
+        # ... failure leaves the folio mapped (reclaim keeps it) and the walk stopped there
+        assert s.folio.mapcount > 0
+        assert len(fails) == 1
+        # ... and the failure has a cause in the input
+        f = fails[0]
+        fired = {x["op"] for x in s.faults.fired}
+        if f.fn == "folio_dup_swap":
+            assert "dup_swap" in fired
+        elif f.fn == "arch_unmap_one":
+            assert "arch_unmap_one" in fired and sys.arch.name == "sparc64"
+        elif f.fn.startswith("folio_try_share_anon_rmap_pte"):
+            assert s.folio.pincount > 0                          # pinned, or a pin fault fired
+        elif f.fn == "ttu_anon_lazyfree_folio":
+            assert not sys.folio.swapbacked
+            assert s.folio.dirty or s.folio.refcount != 1 + s.folio.mapcount
+        else:
+            assert f.fn == "try_to_unmap_one" and any(v.locked for m in sys.mms.values()
+                                                      for v in m.vmas)
+        # faults fire at most once each, and only ones that were placed
+        placed = [(x["op"], x["page"]) for x in doc.get("faults", [])]
+        assert all((x["op"], x["page"]) in placed for x in s.faults.fired)
+    # (ii, wide form) whenever every mode succeeds, they end in the same state
+    if all(ok for ok, _ in results.values()):
+        ref = results["per-pte"][1].final_state()
+        for mode in ("baseline", "patched"):
+            assert results[mode][1].final_state() == ref, mode
+
+
+# -- (ii): mode equivalence ------------------------------------------------------------------------
+# Where the modes must agree (kernel-brief §11 item 40), and why the property is restricted:
+# * no faults, no pins, no extra references, no VM_LOCKED, and lazyfree folios only in a form
+#   that is always discarded (clean, or every VMA VM_DROPPABLE). Every failure path stops the
+#   rmap walk at the unit that failed, and the units differ by mode (one page, a batch, a
+#   sub-batch), so which pages were already unmapped differs — e.g. a dup failure on page 6
+#   leaves pages 0..5 swapped out in baseline but only the first sub-batch in patched
+#   (test_regressions.test_e_baseline_gets_further_a_teaching_point). A failed batch is also
+#   restored from the *merged* template, so dirty/young of the restored PTEs differ from a
+#   per-page restore. And per-pte lazyfree discards clean pages one by one until a dirty one
+#   fails, where the batched modes fail the whole batch (test_unmap lazyfree tests).
+# * Within that space the three modes must reach the same System.final_state() — page tables,
+#   page flags, mapcounts, refcount, rss counters, swap counts — only costs differ.
+@settings(PROFILE, max_examples=250 * SCALE)
+@given(scenario_docs(faults=False, pins=False, extra_refs=False, locked=False,
+                     easy_lazyfree=True))
+def test_modes_agree_without_faults(doc):
+    sys = simcore.from_dict(doc)
+    states = {}
+    for mode in MODES:
+        ok, s, _ = unmap(sys, mode)
+        assert ok, mode                 # nothing in this space can fail
+        states[mode] = s.final_state()
+    assert states["baseline"] == states["per-pte"]
+    assert states["patched"] == states["per-pte"]
+
+
+def test_modes_differ_with_a_fault_by_design():
+    # the honest counterpart of the restriction above: a fault makes the modes differ
+    doc = {"arch": {"name": "x86_64"}, "folio": {"order": 3, "exclusive": "NNNNNNNN"},
+           "mms": [{"name": "t", "vmas": [{"start": 0x10000, "end": 0x18000}]}],
+           "ptes": [{"mm": "t", "addr": 0x10000, "nr": 8, "write": False}],
+           "faults": [{"op": "dup_swap", "page": 5}]}
+    sys = simcore.from_dict(doc)
+    base, pat = unmap(sys, "baseline")[1], unmap(sys, "patched")[1]
+    assert base.folio.mapcount == 3            # pages 0..4 swapped out one by one
+    assert pat.folio.mapcount == 8             # the single sub-batch [0,8) failed as a unit
+    assert check(base) == [] and check(pat) == []
+
+
+# -- (iv): every bug-zoo variant is caught on some generated scenario -----------------------------
+# What each variant needs (the search space given to hypothesis.find; BUGS[name].needs):
+SEARCH = {
+    # a failure after the first sub-batch, in patched mode
+    "skip-accounting": (scenario_docs(lazyfree=False, min_faults=1, max_order=5), ("patched",)),
+    # a batch that starts mid-folio over mixed E/N pages, in patched mode
+    "exclusivity-from-head": (scenario_docs(lazyfree=False, max_order=5), ("patched",)),
+    # a batch followed by a device-exclusive entry in the same VMA (baseline: lazyfree)
+    "stale-nr-pages": (scenario_docs(dev_excl=4, max_order=5, min_order=1),
+                       ("baseline", "patched")),
+    # a batched folio straddling a PMD boundary
+    "cross-pmd": (scenario_docs(places=("straddle",), min_order=1, max_order=5),
+                  ("baseline", "patched")),
+    # mixed write bits in one batch, and a failure that restores it
+    "writable-restore": (scenario_docs(max_order=5), MODES),
+    # a sub-batch of two or more pages, in patched mode
+    "no-swap-offset": (scenario_docs(lazyfree=False, max_order=5), ("patched",)),
+    # sparc64 with ADI, patched, a large swap-backed folio
+    "sparc-batch-adi": (scenario_docs(lazyfree=False, min_order=1, max_order=5,
+                                      arches=({"name": "sparc64"},)), ("patched",)),
+}
+
+
+def _caught(bug: str):
+    caught_by = set(simcore.BUGS[bug].caught_by)
+
+    def condition(example) -> bool:
+        doc, mode = example
+        sys = simcore.from_dict(doc)
+        ok, s, _ = unmap(sys, mode)
+        if check(s, ok):
+            return False                       # the correct code must be clean here
+        ok, s, _ = unmap(sys, mode, (bug,))
+        return bool({v.code for v in check(s, ok)} & caught_by)
+    return condition
+
+
+def test_search_covers_every_bug():
+    assert set(SEARCH) == set(simcore.BUGS)
+
+
+@pytest.mark.parametrize("bug", sorted(simcore.BUGS))
+def test_every_bug_is_caught_on_a_generated_scenario(bug):
+    strategy, modes = SEARCH[bug]
+    # generation only (no shrinking): we need a witness, not the smallest one
+    doc, mode = find(st.tuples(strategy, st.sampled_from(modes)), _caught(bug),
+                     settings=settings(PROFILE, max_examples=1500, phases=[Phase.generate]))
+    sys = simcore.from_dict(doc)
+    ok, s, _ = unmap(sys, mode, (bug,))
+    got = {v.code for v in check(s, ok)}
+    assert got & set(simcore.BUGS[bug].caught_by)
