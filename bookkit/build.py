@@ -76,7 +76,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--toc",
         metavar="FILE",
         default=None,
-        help="table of contents to build (default: _toc.yml at the repository top)",
+        help="table of contents to build (default: _toc.yml in the book's top directory)",
     )
     parser.add_argument(
         "--fresh",
@@ -205,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     elif previous[1:2] != ["ok"]:
         fresh = True  # first build, or the last one failed: make every warning show again
     status_path.write_text(f"{edition} running\n")
+    # myst-nb leaves failing cells' tracebacks in html/reports/; never publish stale ones
+    shutil.rmtree(out / "html" / "reports", ignore_errors=True)
 
     os.environ["BOOK_EDITION"] = edition
     path = os.environ.get("PYTHONPATH", "")

@@ -47,7 +47,7 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
     """All violations in the system's current state (empty list = consistent)."""
     out: list[Violation] = []
     folio = sys.folio
-    first, nr, ps = folio.first_pfn, folio.nr_pages, sys.arch.page_size
+    first, nr = folio.first_pfn, folio.nr_pages
     init_ptes = sys.initial_ptes
     init_excl = sys.initial_exclusive
 

@@ -51,6 +51,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -233,7 +234,7 @@ def read_answers(path: str) -> list[dict]:
             raise UsageError(f"{path}: row {line}, column topic: unknown topic {topic!r} "
                              f"(choose one of {', '.join(exercises.topics())})")
         seed_text = (rec.get("seed") or "").strip()
-        if not seed_text.isdigit():
+        if not re.fullmatch(r"[0-9]+", seed_text):
             raise UsageError(f"{path}: row {line}, column seed: {seed_text!r} is not a whole "
                              "number >= 0")
         d_text = (rec.get("difficulty") or "").strip() or "1"

@@ -254,9 +254,9 @@ def format_text(result: Result, name: str | None = None, trace: bool = False) ->
         lines.append("invariants: all hold")
     if trace and result.trace is not None:
         lines += ["", f"trace ({len(result.trace)} events):"]
+        width = max(len(e.fn) for e in result.trace.events)
         for e in result.trace.events:
-            where = f" {e.mm}" if e.mm else ""
-            lines.append(f"  {e.kind:<14} {e.fn:<32}{where}: {e.text}")
+            lines.append(f"  {e.kind:<10} {e.fn:<{width}}  {e.mm or '':<8} {e.text}")
     return "\n".join(lines)
 
 

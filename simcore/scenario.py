@@ -184,22 +184,24 @@ def derive_cont(sys: System) -> None:
     cont = sys.arch.cont_ptes
     ps = sys.arch.page_size
     folio = sys.folio
-    for mm in sys.mms.values():
-        for vma in mm.vmas:
-            span = cont * ps
-            start = (vma.start + span - 1) // span * span
-            for block in range(start, vma.end - span + 1, span):
-                entries = [mm.pt.get(block + i * ps) for i in range(cont)]
-                e0 = entries[0]
-                if e0.kind != "present" or not folio.contains_pfn(e0.pfn) or e0.pfn % cont:
-                    continue
-                if e0.pfn + cont > folio.first_pfn + folio.nr_pages:
-                    continue
-                if all(e.kind == "present" and e.pfn == e0.pfn + i and e.write == e0.write
-                       and e.soft_dirty == e0.soft_dirty and e.uffd_wp == e0.uffd_wp
-                       for i, e in enumerate(entries)):
-                    for i, e in enumerate(entries):
-                        mm.pt.set(block + i * ps, e._replace(cont=True))
+    span = cont * ps
+    for vma, base in sys.mappings:        # only where the folio can be mapped
+        mm = vma.mm
+        lo = max(vma.start, base)
+        hi = min(vma.end, base + folio.nr_pages * ps)
+        start = (lo + span - 1) // span * span
+        for block in range(start, hi - span + 1, span):
+            entries = [mm.pt.get(block + i * ps) for i in range(cont)]
+            e0 = entries[0]
+            if e0.kind != "present" or not folio.contains_pfn(e0.pfn) or e0.pfn % cont:
+                continue
+            if e0.pfn + cont > folio.first_pfn + folio.nr_pages:
+                continue
+            if all(e.kind == "present" and e.pfn == e0.pfn + i and e.write == e0.write
+                   and e.soft_dirty == e0.soft_dirty and e.uffd_wp == e0.uffd_wp
+                   for i, e in enumerate(entries)):
+                for i, e in enumerate(entries):
+                    mm.pt.set(block + i * ps, e._replace(cont=True))
 
 
 @functools.lru_cache(maxsize=1)

@@ -51,10 +51,11 @@ class Ctx:
     bugs: frozenset[str] = frozenset()
     trace: Trace | None = None
     log: list[str] = field(default_factory=list)
+    #: ``sys.costs``, looked up once (the hot path reads it several times per PTE)
+    costs: Costs = field(init=False, repr=False)
 
-    @property
-    def costs(self) -> Costs:
-        return self.sys.costs
+    def __post_init__(self) -> None:
+        self.costs = self.sys.costs
 
     def emit(self, *args, **kw) -> None:
         if self.trace is not None:
@@ -114,15 +115,16 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
     """`ttu_anon_swapbacked_folio()` (merged refactor): one page; False = caller restores."""
     folio, mm, costs, faults = ctx.sys.folio, vma.mm, ctx.costs, ctx.sys.faults
     costs.sub_batches += 1
-    _pin_if_due(ctx, idx, 1)
+    if faults.pin:
+        _pin_if_due(ctx, idx, 1)
     costs.dup_calls += 1
-    costs.atomic_swap += 1
     failing = faults.take("dup_swap", idx, 1) if faults.dup_swap else None
     if folio_dup_swap(folio, ctx.sys.swap, idx, 1, frozenset({idx} if failing is not None
                                                              else ())) < 0:
         ctx.emit("fail", "folio_dup_swap", f"swap count of page {idx} cannot be raised (-ENOMEM)",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
+    costs.atomic_swap += 1
     if ctx.trace is not None:
         ctx.emit("dup", "folio_dup_swap", f"swap count +1 for page {idx}", mm=mm.name, page=idx,
                  nr=1)
@@ -133,11 +135,10 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
         ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for page {idx} not allocated",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
-    if mm.arch.has_arch_unmap_one and mm.arch.adi:
-        if ctx.trace is not None:
-            ctx.emit("arch_unmap_one", "adi_save_tags",
-                     f"save ADI tags of pfn {pteval.pfn:#x} for {addr:#x}", mm=mm.name, addr=addr,
-                     page=idx, nr=1)
+    if ctx.trace is not None and mm.arch.has_arch_unmap_one and mm.arch.adi:
+        ctx.emit("arch_unmap_one", "adi_save_tags",
+                 f"save ADI tags of pfn {pteval.pfn:#x} for {addr:#x}", mm=mm.name, addr=addr,
+                 page=idx, nr=1)
     if anon_exclusive:
         if folio_try_share_anon_rmap_ptes(folio, idx, 1, costs) < 0:
             _put_swap(ctx, idx, 1)
@@ -192,9 +193,9 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
             ctx.emit("sub_batch", "page_anon_exclusive_batch",
                      f"sub-batch of {n} {'exclusive' if excl else 'non-exclusive'} page(s) "
                      f"from page {page}", mm=mm.name, addr=a, page=page, nr=n, exclusive=excl)
-        _pin_if_due(ctx, page, n)
+        if faults.pin:
+            _pin_if_due(ctx, page, n)
         costs.dup_calls += 1
-        costs.atomic_swap += n
         fail_page = faults.take("dup_swap", page, n) if faults.dup_swap else None
         if folio_dup_swap(folio, ctx.sys.swap, page, n,
                           frozenset({fail_page}) if fail_page is not None else frozenset()) < 0:
@@ -203,6 +204,7 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                      f"at page {fail_page})", mm=mm.name, addr=a, page=page, nr=n)
             failed_at = s
             break
+        costs.atomic_swap += n
         if ctx.trace is not None:
             ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {page}..{page + n - 1}",
                      mm=mm.name, page=page, nr=n)
@@ -331,6 +333,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     cross_pmd = "cross-pmd" in bugs
     respect_write = "writable-restore" not in bugs
     sparc_guard = "sparc-batch-adi" not in bugs
+    folio_nr = folio.nr_pages
     pvmw = PageVmaMappedWalk(folio, vma, folio_addr, costs)
     ret = True
     nr_pages = 1
@@ -404,7 +407,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
             pvmw.done()
             ret = False
             break
-        if nr_pages == folio.nr_pages:      # batched the entire folio: stop the walk early
+        if nr_pages == folio_nr:            # batched the entire folio: stop the walk early
             pvmw.done()
             break
     for a in pvmw.rejected:

@@ -103,3 +103,4 @@ class PageVmaMappedWalk:
     def done(self) -> None:
         """`page_vma_mapped_walk_done()`: stop early (drop the PTL)."""
         self.pte = None
+        self.rejected = []          # already reported by the caller for this step

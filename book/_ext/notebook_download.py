@@ -100,6 +100,8 @@ def adjust_download_menu(app: Sphinx, pagename, templatename, context, doctree) 
 def write_notebooks(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    import nbformat
+
     student = getattr(app.config, "bookkit_edition", "instructor") == "student"
     target_root = Path(app.outdir) / NB_DIR
     shutil.rmtree(target_root, ignore_errors=True)
@@ -107,8 +109,6 @@ def write_notebooks(app: Sphinx, exception) -> None:
     for docname in sorted(app.env.found_docs):
         if not is_notebook_page(app, docname):
             continue
-        import nbformat
-
         nb = make_download_notebook(Path(app.env.doc2path(docname)), student)
         target = target_root / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -84,14 +84,30 @@ class Plain:
         return self.text
 
 
-def md_table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
-    """Rows of dicts as a Markdown table (numbers right-aligned)."""
+def _cell(value: Any) -> str:
+    """Escape a cell; `backticked` parts become inline code, as in Markdown."""
+    parts = str(value).split("`")
+    return "".join(f"<code class='docutils literal notranslate'><span class='pre'>"
+                   f"{html.escape(p)}</span></code>" if k % 2 else html.escape(p)
+                   for k, p in enumerate(parts))
+
+
+def table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
+    """Rows of dicts as an HTML table styled like the book's own tables (numbers right).
+
+    The same markup Sphinx writes for a Markdown table (class ``table`` inside the theme's
+    scrollable container), so it looks the same on the site and needs no Markdown rendering
+    of notebook outputs; in Jupyter it is a plain table.
+    """
     cols = cols or list(rows[0])
-    head = "| " + " | ".join(cols) + " |"
-    align = "|" + "|".join("---:" if isinstance(rows[0][c], int) else "---" for c in cols) + "|"
-    body = ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |"
-            for r in rows]
-    return "\n".join([head, align, *body])
+    num = {c: all(isinstance(r[c], int) for r in rows) for c in cols}
+    head = "".join(f"<th class='head{' text-right' if num[c] else ''}'>{_cell(c)}</th>"
+                   for c in cols)
+    body = "".join("<tr>" + "".join(
+        f"<td{' class=text-right style=text-align:right' if num[c] else ''}>{_cell(r[c])}</td>"
+        for c in cols) + "</tr>" for r in rows)
+    return (f"<div class='pst-scrollable-table-container'><table class='table'><thead><tr>"
+            f"{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 # -- reading results ------------------------------------------------------------------------
@@ -149,15 +165,15 @@ def canonical_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def canonical_table_md() -> str:
-    """The canonical scenarios as a Markdown table (theme-styled on the site)."""
+def canonical_table() -> str:
+    """The canonical scenarios as a table."""
     rows = [{"scenario": f"{r['scenario']}: `{r['pages'][:r['vma_start']].lower()}"
                          f"{r['pages'][r['vma_start']:]}`",
              "barriers before → after": f"{r['baseline_barriers']} → {r['patched_barriers']}",
              "sub-batches after": f"`{r['sub_batches']}`",
              "swap PTEs after": f"`{r['markers']}`", "checker": r["verdict"]}
             for r in canonical_rows()]
-    return md_table(rows)
+    return table(rows)
 
 
 # -- players --------------------------------------------------------------------------------
@@ -235,6 +251,23 @@ def _sub_batch_bar(result, nr_pages: int) -> str:
             "width:4.5em;font:12px monospace'>units</span>" + spans + "</div>")
 
 
+def pte_row(result, nr_pages: int, label: str = "PTEs") -> str:
+    """The final PTE of every folio page's slot, aligned with the page ruler (blank = no slot)."""
+    from simcore.pte import pte_code
+    codes = {page: pte_code(mm.pt.get(a)) for mm, a, page in result.system.slots()}
+    cells = []
+    for i in range(nr_pages):
+        code = codes.get(i)
+        if code is None:
+            cells.append(f"<span style='{_CELL}'>&nbsp;</span>")
+            continue
+        kind = code[0]
+        cells.append(f"<span title='page {i}: {render.LABELS[kind]}' style='{_CELL}color:#fff;"
+                     f"background:{render.COLOURS[kind]}'>{html.escape(code)}</span>")
+    return ("<div style='white-space:nowrap;overflow-x:auto'><span style='display:inline-block;"
+            f"width:4.5em;font:12px monospace'>{label}</span>" + "".join(cells) + "</div>")
+
+
 def view(values: dict[str, Any], results: dict[str, Any]) -> str:
     exclusive = values["exclusive"].strip().upper()
     nr = len(exclusive)
@@ -254,7 +287,7 @@ def view(values: dict[str, Any], results: dict[str, Any]) -> str:
             parts.append(_sub_batch_bar(r, nr))
             parts.append(f"<div style='font:12px monospace'>sub-batches: "
                          f"{html.escape(runs_text(subs))}</div>")
-        parts.append(render.pte_strip(r.system))
+        parts.append(pte_row(r, nr))
         if r.violations:
             parts.append("<ul style='color:#b71c1c;margin:2px 0'>" + "".join(
                 f"<li>{html.escape(str(v))}</li>" for v in r.violations) + "</ul>")

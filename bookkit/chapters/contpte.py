@@ -230,29 +230,33 @@ def _preset(key: str, label: str, mode: str, description: str, **knobs) -> dict[
 
 def aligned_player() -> str:
     """The canonical scenario: an aligned 64 KiB folio on arm64 4K, before and after."""
+    n = cont_ptes("arm64", "4K")
     title = "An aligned 64 KiB folio on arm64 (4K pages)"
     return player_html(player_data("contpte-aligned", title, [
         _preset("baseline", "before the series (baseline)", "baseline",
-                "One PTE per iteration: the first clear unfolds the CONT block "
-                "(16 clears, a block TLBI, 16 writes), then 16 single-page TLB operations."),
+                f"One PTE per iteration: the first clear unfolds the CONT block ({n} clears, a "
+                f"block TLBI, {n} writes), then {n} single-page TLB operations."),
         _preset("patched", "with the series (patched)", "patched",
-                "One batch of 16: the block is covered completely, so nothing is unfolded; "
+                f"One batch of {n}: the block is covered completely, so nothing is unfolded; "
                 "one TLB operation for 64 KiB."),
     ]))
 
 
 def explorer_player() -> str:
     """The static twin of the live widget: the other scenarios worth comparing."""
+    pages_16k = 64 * 1024 // GRANULES["16K"]
     return player_html(player_data("contpte-explorer", "Other contpte scenarios", [
         _preset("split-patched", "128 KiB folio, VMA split at page 8 (patched)", "patched",
-                "The first batch ends inside CONT block 0 and unfolds it "
-                "(contpte_try_unfold_partial); block 1 is covered whole.", order=5, split_at=8),
+                "The VMA ends after page 7, inside CONT block 0: the first batch unfolds that "
+                "block (contpte_try_unfold_partial); block 1 is covered whole.",
+                order=5, split_at=8),
         _preset("split-baseline", "128 KiB folio, VMA split at page 8 (baseline)", "baseline",
                 "One PTE at a time: both blocks are unfolded, each by its first clear.",
                 order=5, split_at=8),
         _preset("granule16k", "64 KiB folio, 16K granule (patched)", "patched",
-                "64 KiB is 4 PTEs of 16 KiB, far less than a 128-PTE block: nothing is CONT.",
-                order=2, granule="16K"),
+                f"64 KiB is {pages_16k} PTEs of 16 KiB, fewer than a "
+                f"{cont_ptes('arm64', '16K')}-PTE block: nothing is CONT.",
+                order=pages_16k.bit_length() - 1, granule="16K"),
         _preset("offset", "64 KiB folio, 8 pages off alignment (patched)", "patched",
                 "Virtual and physical addresses are not aligned alike: no CONT block, so "
                 "batching saves what it saves on x86.", order=4, offset_pages=8),
@@ -275,11 +279,17 @@ def folio_64k(arch: str = "arm64", **knobs) -> dict[str, Any]:
 
 #: the 64 KiB folio under the configurations the chapter compares: label -> knobs
 CONFIGS = {
-    "arm64, 4K pages": {"arch": "arm64", "granule": "4K"},
-    "arm64, 4K pages, BBML2": {"arch": "arm64", "granule": "4K", "bbml2": True},
-    "arm64, 16K pages": {"arch": "arm64", "granule": "16K"},
-    "arm64, 64K pages": {"arch": "arm64", "granule": "64K"},
+    "arm64 4K": {"arch": "arm64", "granule": "4K"},
+    "arm64 4K, BBML2": {"arch": "arm64", "granule": "4K", "bbml2": True},
+    "arm64 16K": {"arch": "arm64", "granule": "16K"},
+    "arm64 64K": {"arch": "arm64", "granule": "64K"},
     "x86_64": {"arch": "x86_64", "granule": "4K"},
+}
+#: short column headings for the tables (the long labels are COUNTER_LABELS)
+SHORT_LABELS = {
+    "iterations": "iterations", "ptep_get": "`ptep_get()`", "pte_reads": "raw reads",
+    "contpte_unfolds": "unfolds", "tlbi_unfold": "unfold TLBIs", "tlb_ops": "TLB ops",
+    "pte_writes": "PTE writes",
 }
 
 
@@ -302,7 +312,7 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str],
     return "\n".join([head, rule, *body])
 
 
-def counters_figure(configs=("arm64, 4K pages", "x86_64"),
+def counters_figure(configs=("arm64 4K", "x86_64"),
                     names=("ptep_get", "pte_reads", "pte_writes", "tlb_ops", "tlbi_unfold")):
     """Grouped bars: the counters of one 64 KiB folio, baseline vs patched, per configuration."""
     import matplotlib.pyplot as plt
@@ -333,7 +343,7 @@ def counters_figure(configs=("arm64, 4K pages", "x86_64"),
 
 __all__ = [
     "ARM64_CONT_PTES", "BASE", "CONFIGS", "COUNTERS", "COUNTER_LABELS", "GRANULES", "MODES",
-    "PFN", "aligned_player", "compare", "config_rows", "cont_blocks", "cont_ptes",
+    "PFN", "SHORT_LABELS", "aligned_player", "compare", "config_rows", "cont_blocks", "cont_ptes",
     "contpte_scenario", "controls", "counters", "counters_figure", "describe", "explorer",
     "explorer_player", "folio_64k", "live", "markdown_table", "view",
 ]

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 import simcore
 from bookkit import render
-from bookkit.chapters.anon_exclusive import md_table
+from bookkit.chapters.anon_exclusive import table
 from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.scenarios import folio_scenario
@@ -157,11 +157,16 @@ def compare_modes(op="dup_swap", page=FAULT_PAGE, exclusive=PATTERN, writable=Fa
     return {m: run(op, page, exclusive, writable, m) for m in modes}
 
 
+CUT_AT = 8
+CUT_WRITABLE = f"0..{CUT_AT - 1}"
+CUT_CASE = f"cut at page {CUT_AT} ({CUT_WRITABLE} writable)"
+
+
 def walk_cost_rows() -> list[dict[str, Any]]:
     """The cost of skipping swap PTEs: batches cut by the write bit, all in patched mode."""
     rows = []
     cases = [("one batch (all read-only)", 0, "patched"),
-             ("cut at page 8 (0..7 writable)", 8, "patched"),
+             (CUT_CASE, CUT_AT, "patched"),
              ("cut at page 4 (0..3 writable)", 4, "patched"),
              ("one PTE per iteration", 8, "baseline")]
     for label, ro, mode in cases:
@@ -187,19 +192,19 @@ def mode_rows(op="dup_swap", page=FAULT_PAGE, exclusive=PATTERN) -> list[dict[st
     return rows
 
 
-def mode_table_md(op="dup_swap", page=FAULT_PAGE, exclusive=PATTERN) -> str:
-    return md_table(mode_rows(op, page, exclusive))
+def mode_table(op="dup_swap", page=FAULT_PAGE, exclusive=PATTERN) -> str:
+    return table(mode_rows(op, page, exclusive))
 
 
-def walk_table_md() -> str:
+def walk_table() -> str:
     rows = [{"case": r["case"], "mode": r["mode"], "batches": r["batches"],
              "walk steps": r["walk_steps"], "check_pte() calls": r["check_pte"],
              "swap PTEs skipped": r["skipped"]} for r in walk_cost_rows()]
-    return md_table(rows)
+    return table(rows)
 
 
-def cve_table_md() -> str:
-    return md_table(cve_rows())
+def cve_table() -> str:
+    return table(cve_rows())
 
 
 def cve_scenario() -> dict[str, Any]:
@@ -305,7 +310,7 @@ def cve_player() -> dict[str, Any]:
 
 
 def skip_player() -> dict[str, Any]:
-    sc = folio_scenario(readonly_from=8, name="write bit cuts the folio")
+    sc = folio_scenario(readonly_from=CUT_AT, name="write bit cuts the folio")
     return player_data("partial-failure-skip", "The walk steps over the swap PTEs of a batch", [
         _preset("patched", "two batches (patched)", sc,
                 counters=("iterations", "walk_steps", "check_pte", "batches", "mapcount"),
@@ -317,9 +322,9 @@ def skip_player() -> dict[str, Any]:
 # -- the live widget ------------------------------------------------------------------------
 def _row(name: str, before: Any, after: Any, tables: Any) -> str:
     bad = str(after) != str(tables)
-    mark = " style='color:#b71c1c;font-weight:bold'" if bad else ""
+    mark = ";color:#b71c1c;font-weight:bold" if bad else ""
     return (f"<tr><td>{name}</td><td style='text-align:right'>{before}</td>"
-            f"<td style='text-align:right'{mark}>{after}</td>"
+            f"<td style='text-align:right{mark}'>{after}</td>"
             f"<td style='text-align:right'>{tables}</td></tr>")
 
 

@@ -200,7 +200,7 @@ def regression_rows(folio: str = "4K") -> list[dict[str, Any]]:
     for arch in cm.CALIBRATED_ARCHES:
         b, p = estimate(arch, "baseline", fb), estimate(arch, "patched", fb)
         differ = [k for k in COUNTERS if b["counters"][k] != p["counters"][k]]
-        rows.append({"arch": arch, "folios": b["nr_folios"],
+        rows.append({"arch": arch, "folios": f"{b['nr_folios']:,}",
                      "counters that differ": ", ".join(differ) or "none",
                      "baseline (ms)": f"{b['ns'] / 1e6:.2f}",
                      "patched (ms)": f"{p['ns'] / 1e6:.2f}"})
@@ -226,7 +226,7 @@ def _fig(width: float, height: float, ncols: int = 1, **kw):
 def breakdown_figure(cal=None):
     """Stacked bars: where the estimated time goes, per arch × mode, with the measurement."""
     cal = cal or cm.default_calibration()
-    fig, ax = _fig(7.6, 3.8)
+    fig, ax = _fig(7.0, 4.8)
     bars = [(a, m) for a in cm.CALIBRATED_ARCHES for m in ("baseline", "patched")]
     measured = {(r["arch"], r["mode"]): r["measured_ns"] / 1e6 for r in cal.residuals}
     xs = range(len(bars))
@@ -243,16 +243,18 @@ def breakdown_figure(cal=None):
             bottom += v
         ax.plot([x - 0.34, x + 0.34], [measured[(a, m)]] * 2, color="black", lw=2,
                 label="measured (cover letter)" if x == 0 else None)
-        ax.text(x, bottom + 0.8, f"{bottom:.1f}", ha="center", fontsize=8)
+        ax.text(x, max(bottom, measured[(a, m)]) + 0.8, f"{bottom:.1f}", ha="center",
+                fontsize=10)
     ax.set_xticks(list(xs), [f"{a}\n{'vanilla' if m == 'baseline' else 'patched'}"
-                             for a, m in bars], fontsize=9)
-    ax.set_ylabel("ms for 256 MiB of 64 KiB folios")
+                             for a, m in bars], fontsize=10)
+    ax.tick_params(axis="y", labelsize=10)
+    ax.set_ylabel("ms for 256 MiB of 64 KiB folios", fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     seen = {}
     for h, lab in zip(handles, labels, strict=True):
         seen.setdefault(lab, h)
-    ax.legend(seen.values(), seen.keys(), fontsize=7.5, frameon=False, loc="upper left",
-              bbox_to_anchor=(1.0, 1.0))
+    ax.legend(seen.values(), seen.keys(), fontsize=9, frameon=False, loc="upper center",
+              bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
     return fig
 
@@ -264,7 +266,7 @@ def sweep_figure(summary: dict[str, Any] | None = None, cal=None):
     still fit the measurements); sizes it does not cover get no band.
     """
     cal = cal or cm.default_calibration()
-    fig, ax = _fig(6.4, 3.6)
+    fig, ax = _fig(7.0, 4.2)
     sizes = list(SWEEP_SIZES)
     x = list(range(len(sizes)))
     pred = sweep(cal=cal)
@@ -284,10 +286,11 @@ def sweep_figure(summary: dict[str, Any] | None = None, cal=None):
         ax.plot([sizes.index("64K")], [measured[a]], marker="*", markersize=13, color=colour,
                 markeredgecolor="black", linestyle="none", label=f"{a}: measured (64 KiB)")
     ax.axhline(1.0, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(x, [s.replace("K", " KiB").replace("M", " MiB") for s in sizes], fontsize=8)
-    ax.set_xlabel("folio size (4 KiB pages)")
-    ax.set_ylabel("predicted speed-up (vanilla / patched)")
-    ax.legend(fontsize=7.5, frameon=False, loc="upper left")
+    ax.set_xticks(x, [s.replace("K", " KiB").replace("M", " MiB") for s in sizes], fontsize=9)
+    ax.tick_params(axis="y", labelsize=9)
+    ax.set_xlabel("folio size (4 KiB pages)", fontsize=10)
+    ax.set_ylabel("predicted speed-up (vanilla / patched)", fontsize=10)
+    ax.legend(fontsize=8.5, frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -297,7 +300,7 @@ def sensitivity_figure(rows: list[dict[str, Any]], fit_pct: float = 1.0):
 
     Variants that no longer meet the measurements within ``fit_pct`` % are drawn hollow.
     """
-    fig, axes = _fig(9.4, 0.24 * len(rows) + 1.7, ncols=3, sharey=True)
+    fig, axes = _fig(8.0, 0.25 * len(rows) + 1.7, ncols=3, sharey=True)
     names = [r["variant"] for r in rows]
     y = list(range(len(rows)))[::-1]
     fits = [r["max_abs_residual_pct"] < fit_pct for r in rows]
@@ -317,11 +320,11 @@ def sensitivity_figure(rows: list[dict[str, Any]], fit_pct: float = 1.0):
                                facecolors=face, edgecolors=colour, zorder=3,
                                label=label if want else None)
             ax.axvline(rows[0][key], color=colour, lw=0.8, ls=":")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
         ax.grid(axis="y", color="#eeeeee", lw=0.6)
-        ax.tick_params(labelsize=8)
-    axes[0].set_yticks(y, names, fontsize=7.5)
-    axes[1].legend(fontsize=7.5, frameon=False, loc="lower right")
+        ax.tick_params(labelsize=9)
+    axes[0].set_yticks(y, names, fontsize=9)
+    axes[1].legend(fontsize=9, frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -438,23 +441,26 @@ def explorer() -> CostExplorer:
 def static_twin(arches=cm.CALIBRATED_ARCHES, sizes=FOLIO_SIZES) -> str:
     """The widget's twin on the website: the estimates for 256 MiB, every folio size."""
     cal = cm.default_calibration()
-    head = ("<thead><tr><th scope='col'>arch</th><th scope='col'>folio size</th>"
-            "<th scope='col' style='text-align:right'>vanilla (ms)</th>"
-            "<th scope='col' style='text-align:right'>patched (ms)</th>"
-            "<th scope='col' style='text-align:right'>speed-up</th>"
-            "<th scope='col'>where the patched time goes</th></tr></thead>")
+    th = "<th scope='col' style='padding:2px 8px;text-align:right'>"
+    head = ("<thead><tr><th scope='col' style='padding:2px 8px'>arch</th>"
+            "<th scope='col' style='padding:2px 8px'>folio size</th>"
+            f"{th}vanilla (ms)</th>{th}patched (ms)</th>{th}speed-up</th>"
+            "<th scope='col' style='padding:2px 8px'>where the patched time goes</th></tr>"
+            "</thead>")
     body = []
     for a in arches:
         for s in sizes:
             fb = size_bytes(s)
             b = estimate(a, "baseline", fb, calibration=cal)
             p = estimate(a, "patched", fb, calibration=cal)
+            td = "<td style='padding:2px 8px;text-align:right'>"
             body.append(
-                f"<tr><td>{a}</td><td>{size_label(fb)}</td>"
-                f"<td style='text-align:right'>{b['ns'] / 1e6:.2f}</td>"
-                f"<td style='text-align:right'>{p['ns'] / 1e6:.2f}</td>"
-                f"<td style='text-align:right'>{b['ns'] / p['ns']:.2f}×</td>"
-                f"<td style='min-width:12em'>{_bar_html(p['breakdown'], p['ns'])}</td></tr>")
+                f"<tr><td style='padding:2px 8px'>{a}</td>"
+                f"<td style='padding:2px 8px'>{size_label(fb)}</td>"
+                f"{td}{b['ns'] / 1e6:.2f}</td>{td}{p['ns'] / 1e6:.2f}</td>"
+                f"{td}{b['ns'] / p['ns']:.2f}×</td>"
+                f"<td style='padding:2px 8px;min-width:12em'>"
+                f"{_bar_html(p['breakdown'], p['ns'])}</td></tr>")
     legend = " ".join(
         f"<span style='white-space:nowrap'><span style='display:inline-block;width:.9em;"
         f"height:.9em;background:{STACK_STYLE[s][0]};border:1px solid #666'></span> "

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 
 import simcore
 from bookkit import render
-from bookkit.chapters.anon_exclusive import md_table
+from bookkit.chapters.anon_exclusive import table
 from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.scenarios import folio_scenario
@@ -64,6 +64,15 @@ def build(arch: str = "sparc64", kind: bool = True, pages: str = "all", order: i
 
 
 # -- reading results ------------------------------------------------------------------------
+def batches_text(result) -> str:
+    """The batches of a run; a long run of one-PTE batches is written as a count."""
+    bs = render.batches(result)
+    if len(bs) > 4 and all(b["nr"] == 1 for b in bs):
+        return f"{len(bs)} batches of 1 PTE (one per iteration)"
+    return render.batches_text(result)
+
+
+
 def tag_store_row(result) -> list[tuple[int, str]]:
     """Per slot (folio page, state) of the ADI tag store after the run.
 
@@ -102,7 +111,7 @@ def summary(arch: str = "sparc64", swapbacked: bool = True, mode: str = "patched
             "saved": sum(1 for _p, s in tags if s == "saved"),
             "unsaved": sum(1 for _p, s in tags if s in ("missing", "wrong")),
             "violations": r.violations, "result": r,
-            "batches_text": render.batches_text(r)}
+            "batches_text": batches_text(r)}
 
 
 def arch_rows(mode: str = "patched") -> list[dict[str, Any]]:
@@ -116,9 +125,9 @@ def arch_rows(mode: str = "patched") -> list[dict[str, Any]]:
     return rows
 
 
-def arch_table_md(mode: str = "patched") -> str:
-    """`arch_rows` as a Markdown table."""
-    return md_table([{"arch": r["arch"], "folio": r["kind"].split(" (")[0],
+def arch_table(mode: str = "patched") -> str:
+    """`arch_rows` as a table."""
+    return table([{"arch": r["arch"], "folio": r["kind"].split(" (")[0],
                       "iterations": r["iterations"],
                       "`arch_unmap_one()` calls": r["arch_unmap_one_calls"],
                       "tag saves": r["adi_tag_saves"], "TLB ops": r["tlb_ops"]}
@@ -207,7 +216,7 @@ def view(values: dict[str, Any], results: dict[str, Any]) -> str:
         verdict = "unmapped" if r.ok else "not unmapped (try_to_unmap failed)"
         parts.append(
             f"<div style='margin:8px 0 2px'><b>{html.escape(title)}</b>: {verdict}; "
-            f"batches: {html.escape(render.batches_text(r))}</div>"
+            f"batches: {html.escape(batches_text(r))}</div>"
             f"<div>{c.iterations} iteration(s), {c.arch_unmap_one_calls} "
             f"<code>arch_unmap_one()</code> call(s), {c.adi_tag_saves} ADI tag save(s).</div>")
         parts.append(render.pte_strip(r.system))

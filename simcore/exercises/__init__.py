@@ -111,6 +111,25 @@ def builtin(chapter: str) -> list[Instance]:
     return [generate(t, s, d) for t, s, d in CHAPTERS[chapter]]
 
 
+def note(seed: int = 1, difficulty: int = 2) -> str:
+    """A Markdown note for instructors: each topic, its instance counts, one example instance.
+
+    Computed, not typed: the counts come from the generators, the example is a real instance.
+    """
+    out = ["| topic | chapter | what the student does | distinct instances (d1 / d2 / d3) |",
+           "|---|---|---|---|"]
+    for t, mod in TOPICS.items():
+        counts = " / ".join(f"{count_instances(t, d):,}" for d in DIFFICULTIES)
+        summary = mod.SUMMARY.replace("|", "\\|")
+        out.append(f"| `{t}` | {mod.CHAPTER} | {summary} | {counts} |")
+    for t in TOPICS:
+        inst = generate(t, seed, difficulty)
+        out += ["", f"### `{t}` — `{inst.command}`", "", "```", inst.strip, "```", "",
+                inst.question, "", f"*Answer format:* {inst.answer_format}", "",
+                f"*Answer:* `{inst.answer}`"]
+    return "\n".join(out) + "\n"
+
+
 __all__ = ["CHAPTERS", "NORMALIZE_JS", "TOPICS", "AnswerError", "ExerciseError", "Feedback",
            "Instance", "builtin", "check", "client_check_data", "count_instances", "generate",
-           "normalize", "topic_module", "topics"]
+           "normalize", "note", "topic_module", "topics"]

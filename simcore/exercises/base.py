@@ -60,8 +60,8 @@ class Instance:
     def as_dict(self, solutions: bool = True) -> dict[str, Any]:
         d = asdict(self)
         d["command"] = self.command
-        if not solutions:
-            for k in ("answer", "explanation", "data"):
+        if not solutions:      # params name the generator's choices (e.g. the bug-zoo variant)
+            for k in ("answer", "explanation", "data", "params"):
                 d.pop(k)
         return d
 

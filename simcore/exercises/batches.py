@@ -28,7 +28,6 @@ from simcore.exercises.base import (
     en,
     make_scenario,
     ordinal,
-    pages_text,
     pick,
     present,
     rng_for,
@@ -240,7 +239,7 @@ def explain(sys, units) -> str:
         if p > prev_end:
             skipped = reasons.skip_reason(sys, MM, prev_end, p)
             if skipped:
-                start = f" (the walk passes over {pages_text(prev_end, p - prev_end)}: {skipped})"
+                start = f" (the walk passes over them: {skipped})"
         lines.append(f"  {p}:{n} — starts at page {p}{start}; ends because "
                      f"{reasons.stop_reason(sys, MODE, MM, p, n)}.")
         prev_end = p + n

@@ -149,7 +149,7 @@ def build(p: dict) -> dict:
     if "fault" in p:
         op, k = p["fault"]
         faults = [{"op": op, "page": k, "error": "ENOMEM"}]
-    return make_scenario(f"bug zoo: {p['bug']}", order, en(excl), pages, arch=arch, base=base,
+    return make_scenario("bug zoo", order, en(excl), pages, arch=arch, base=base,
                          vmas=vmas, faults=faults, swapbacked=not p.get("lazyfree", False))
 
 

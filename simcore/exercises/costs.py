@@ -172,7 +172,7 @@ def fmt(vals: dict) -> str:
 
 
 def explain(data: dict) -> str:
-    lines = [f"Answer: {fmt(data['want'])}"]
+    lines = []
     for k in data["keys"]:
         lines.append(f"  {k} = {data['want'][k]}: {data['why'][k]}.")
     o = data["other_mode"]

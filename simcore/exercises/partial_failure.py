@@ -211,7 +211,7 @@ def field_reason(key: str, data: dict) -> str:
 
 def explain(data: dict) -> str:
     w = data["want"]
-    lines = [f"Answer: {fmt(w)}", f"Final PTEs: {data['letters']} (X/S swap PTE, P present)"]
+    lines = [f"Final PTEs: {data['letters']} (X/S swap PTE, P present)"]
     lines += ["  " + x for x in reasons.group_fates(data["letters"], data["fates"],
                                                     data["flags"], data["mode"])]
     for key in KEYS[2:]:
@@ -255,6 +255,10 @@ def first_difference(data: dict, got: dict) -> str:
         if key in ("swap", "restored"):
             g, w = parse_pageset(got[key], key), parse_pageset(want[key], key)
             p = min(g ^ w)
+            if str(p) not in data["fates"]:
+                msg = (f"{key}: page {p} is not a page of this folio (pages 0.."
+                       f"{len(letters) - 1}).")
+                break
             fate = data["fates"][str(p)]
             is_ = "is" if p in w else "is not"
             label = "a swap PTE" if key == "swap" else "restored"

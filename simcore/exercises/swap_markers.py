@@ -172,8 +172,4 @@ def wrong_answers(inst: Instance) -> dict[str, str]:
     swapped = want.translate(str.maketrans("XS", "SX"))
     if swapped != want:
         out["markers swapped"] = swapped
-    if "P" in want:
-        flags = inst.data["flags"]
-        out["restored pages counted as swap"] = "".join(
-            ("X" if flags[i] == "E" else "S") if c == "P" else c for i, c in enumerate(want))
     return distinct(out, inst.answer)

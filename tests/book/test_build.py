@@ -103,6 +103,110 @@ def test_bad_command_line_is_one_line_and_exit_2(args, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+# --- the Sphinx extensions' helpers (no build) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ext():
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    try:
+        import edition_filter
+        import site_hygiene
+
+        yield {"edition_filter": edition_filter, "site_hygiene": site_hygiene}
+    finally:
+        sys.path.remove(str(REPO / "book" / "_ext"))
+
+
+def test_duplicate_inline_scripts_are_dropped(ext):
+    """Sphinx 7 registers add_js_file(None, body=...) twice, as None and as '' (THEBE_JS_URL)."""
+    assets = pytest.importorskip("sphinx.builders.html._assets")
+    js = assets._JavaScript
+    scripts = [js("a.js"), js(None, body="const X = 1"), js("b.js"), js("", body="const X = 1"),
+               js("a.js"), js("", body="var y = 2")]
+    ext["site_hygiene"].dedupe_page_scripts(None, "p", "page.html", {"script_files": scripts}, None)
+    assert [(j.filename or "", j.attributes.get("body")) for j in scripts] == [
+        ("a.js", None), ("", "const X = 1"), ("b.js", None), ("", "var y = 2"),
+    ]
+
+
+def test_external_reference_scan(ext):
+    find = ext["site_hygiene"].external_references
+    html = (
+        '<script src="_static/x.js"></script>\n<script defer src="https://cdn.example/y.js">'
+        '</script>\n<link rel="stylesheet" href="//fonts.example/f.css" />\n'
+        '<a href="https://lore.kernel.org/">a link is fine</a>\n'
+        '<style>@import url("https://fonts.googleapis.com/css");</style>'
+    )
+    found = [(line, kind) for line, kind, _ in find(html, css=False)]
+    assert sorted(found) == [(2, "script"), (3, "link"), (5, "@import")]
+    assert find("a { background: url(https://x.example/a.png) }", css=True)[0][1] == "css url()"
+    assert find("a { background: url(../img/a.png) }", css=True) == []
+
+
+SOLUTION_MD = """Intro.
+
+:::::{admonition} Exercise
+Question?
+::::{dropdown} Hint
+Not a solution.
+::::
+:::{admonition} Answer
+:class: dropdown solution
+SECRET-1
+:::
+:::::
+
+::::{dropdown} Answer
+:class-container: solution
+SECRET-2
+```python
+print("SECRET-3")
+```
+::::
+
+```{admonition} Also
+---
+class: solution
+---
+SECRET-4
+```
+
+```markdown
+:::{admonition} quoted in a code block
+:class: solution
+kept
+:::
+```
+Outro.
+"""
+
+
+def test_solution_blocks_are_stripped_from_markdown(ext):
+    out = ext["edition_filter"].strip_solution_blocks(SOLUTION_MD)
+    for secret in ("SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4"):
+        assert secret not in out
+    for kept in ("Intro.", "Question?", "Not a solution.", "quoted in a code block", "kept",
+                 "Outro."):
+        assert kept in out
+    assert out.count(":::::{admonition} Exercise") == 1 and out.count(":::::\n") == 1
+    assert ext["edition_filter"].strip_solution_blocks("no blocks\n") == "no blocks\n"
+
+
+def test_solution_cells_are_hidden_but_kept_for_execution(ext):
+    ef = ext["edition_filter"]
+    text = DEMO_SRC.read_text()
+    assert ef.is_myst_notebook_text(text)
+    new, marked = ef.mark_solution_cells_removed(text)
+    assert marked == 2
+    jupytext = pytest.importorskip("jupytext")
+    before, after = jupytext.reads(text, fmt="md:myst"), jupytext.reads(new, fmt="md:myst")
+    assert [c.source for c in before.cells] == [c.source for c in after.cells]
+    hidden = [c for c in after.cells if "remove-cell" in c.metadata.get("tags", [])]
+    assert {c.cell_type for c in hidden} == {"markdown", "code"}
+    assert ef.mark_solution_cells_removed("---\njupytext: {}\n---\n# x\n")[1] == 0
+
+
 # --- the instructor edition -----------------------------------------------------------------
 
 
@@ -310,11 +414,15 @@ def test_pages_in_chromium_are_quiet_offline_and_accessible(served):
     report = []
     with pw_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for scheme, width, height in (("light", 1280, 900), ("dark", 1280, 900),
-                                      ("dark", 375, 800)):
+        everything = ("index.html", "book/index.html", "book/demo.html", "search.html")
+        for scheme, width, height, pages in (
+            ("light", 1280, 900, everything),
+            ("dark", 1280, 900, ("book/demo.html",)),
+            ("dark", 375, 800, ("book/index.html", "book/demo.html")),
+        ):
             ctx = browser.new_context(viewport={"width": width, "height": height},
                                       color_scheme=scheme)
-            for page_path in ("index.html", "book/index.html", "book/demo.html", "search.html"):
+            for page_path in pages:
                 page = ctx.new_page()
                 seen: list[str] = []
                 page.on("console", lambda m, s=seen: s.append(f"console {m.type}: {m.text}")

@@ -115,4 +115,4 @@ def test_players_and_table_come_from_simcore():
     assert half["presets"][1]["frames"][-1]["counters"]["barriers"] == r.costs.barriers
     twin = ch.explorer_player()
     assert twin["presets"][-1]["violations"]            # the bug-zoo preset is caught
-    assert "swap_exclusive" in ch.canonical_table_md()
+    assert "swap_exclusive" in ch.canonical_table()

@@ -111,8 +111,8 @@ def test_players_and_tables():
     assert "contpte-explorer" in b
     rows = ch.config_rows()
     by = {(r["configuration"], r["mode"]): r for r in rows}
-    assert by[("arm64, 4K pages", "baseline")]["contpte_unfolds"] == 1
+    assert by[("arm64 4K", "baseline")]["contpte_unfolds"] == 1
     assert by[("x86_64", "baseline")]["contpte_unfolds"] == 0
-    assert by[("arm64, 64K pages", "baseline")] == {**by[("arm64, 64K pages", "patched")],
+    assert by[("arm64 64K", "baseline")] == {**by[("arm64 64K", "patched")],
                                                    "mode": "baseline"}
     assert ch.markdown_table(rows, ["configuration", "mode"]).count("\n") == len(rows) + 1

@@ -128,7 +128,7 @@ def test_tables_and_players_come_from_simcore():
     cve = ch.cve_rows()
     assert cve[0]["checker"] == "consistent" and cve[1]["checker"] != "consistent"
     walk = {r["case"]: r for r in ch.walk_cost_rows()}
-    cut = walk["cut at page 8 (0..7 writable)"]
+    cut = walk[ch.CUT_CASE]
     assert cut["skipped"] == cut["ptes"] - cut["batches"]
     assert walk["one batch (all read-only)"]["walk_steps"] == 1
     dup9 = ch.dup9_player()

@@ -59,7 +59,8 @@ def _segments(draw, lo: int, hi: int, kinds: list[str]) -> dict[int, dict]:
     out: dict[int, dict] = {}
     p = lo
     while p < hi:
-        n = draw(st.integers(1, max(1, hi - p)))
+        # a run over everything that is left (a third of the time), or a random length
+        n = hi - p if draw(st.integers(0, 2)) == 0 else draw(st.integers(1, max(1, hi - p)))
         kind = draw(st.sampled_from(kinds))
         if kind == "present":
             attrs = {"kind": "present", "write": draw(st.booleans()),
@@ -88,14 +89,15 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
                   locked: bool = True, lazyfree: bool = True, fork: bool = True,
                   min_order: int = 0, max_order: int = 6, arches=ARCH_PROFILES,
                   easy_lazyfree: bool = False, places=("aligned", "aligned", "straddle", "offset"),
-                  dev_excl: int = 1, min_faults: int = 0):
+                  dev_excl: int = 1, min_faults: int = 0,
+                  fault_ops=("dup_swap", "arch_unmap_one", "pin")):
     """A valid scenario dict. The switches restrict or bias the space (for properties, and
     for the bug-zoo searches that need a particular shape):
 
     ``easy_lazyfree``: a lazyfree folio is generated only in a form whose unmap cannot fail
     (clean folio and clean PTEs, or every VMA VM_DROPPABLE). ``places``: where page 0 may sit.
     ``dev_excl``: weight of device-exclusive runs (present runs weigh 6). ``min_faults``: at
-    least that many injected faults.
+    least that many injected faults, drawn from ``fault_ops``.
     """
     arch = dict(draw(st.sampled_from(arches)))
     ps = page_size_of(arch)
@@ -115,9 +117,13 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
     else:
         base = REGION + pmd
 
-    # The parent's VMA: may begin before / inside the folio and end inside / after it.
-    vs = draw(st.integers(-2, nr - 1))
-    ve = draw(st.integers(max(vs, 0) + 1, nr + 2))
+    # The parent's VMA: covers the whole folio (half the time), or may begin before / inside
+    # the folio and end inside / after it.
+    if draw(st.booleans()):
+        vs, ve = -draw(st.integers(0, 2)), nr + draw(st.integers(0, 2))
+    else:
+        vs = draw(st.integers(-2, nr - 1))
+        ve = draw(st.integers(max(vs, 0) + 1, nr + 2))
     lo, hi = max(vs, 0), min(ve, nr)
     droppable = draw(st.booleans()) if not swapbacked else draw(st.sampled_from((False,) * 3
                                                                                  + (True,)))
@@ -126,7 +132,7 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
     if hi - lo >= 2 and draw(st.integers(0, 3)) == 0:
         cuts.insert(1, draw(st.integers(lo + 1, hi - 1)))       # VMA split inside the folio
     vmas = [{"start": hex(base + a * ps), "end": hex(base + b * ps)}
-            for a, b in zip(cuts, cuts[1:])]
+            for a, b in zip(cuts, cuts[1:], strict=False)]
     for v in vmas:
         if droppable:
             v["droppable"] = True
@@ -143,8 +149,18 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
         ckinds = ["present"] * 3 + ["none"] + (["swap"] if swapbacked else [])
         child = draw(_segments(lo, hi, ckinds))
 
-    # Exclusivity, then the realism rules of the module docstring.
-    excl = [draw(st.booleans()) for _ in range(nr)]
+    # Exclusivity (all E, all N, runs or page by page), then the realism rules of the module
+    # docstring.
+    style = draw(st.sampled_from(("E", "E", "N", "runs", "runs", "pages")))
+    if style in ("E", "N"):
+        excl = [style == "E"] * nr
+    elif style == "runs":
+        excl = []
+        while len(excl) < nr:
+            excl += [draw(st.booleans())] * draw(st.integers(1, nr))
+        excl = excl[:nr]
+    else:
+        excl = [draw(st.booleans()) for _ in range(nr)]
     for p in range(nr):
         kp = parent.get(p, {}).get("kind", "none")
         kc = child.get(p, {}).get("kind", "none")
@@ -193,7 +209,7 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
     doc = {"schema": "simcore.scenario/1", "name": "generated", "arch": arch, "folio": folio,
            "mms": mms, "ptes": ptes}
     if faults:
-        flts = draw(st.lists(st.tuples(st.sampled_from(("dup_swap", "arch_unmap_one", "pin")),
+        flts = draw(st.lists(st.tuples(st.sampled_from(fault_ops),
                                        st.integers(0, nr - 1)), min_size=min_faults,
                              max_size=max(3, min_faults)))
         if flts:

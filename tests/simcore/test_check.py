@@ -1,4 +1,4 @@
-"""simcore.check: each invariant fires on a hand-corrupted state and only there (brief §11 35–44)."""
+"""simcore.check: each invariant fires on a hand-corrupted state (kernel-brief §11 35–44)."""
 
 from __future__ import annotations
 

@@ -60,5 +60,5 @@ def test_runs_partition_the_batch_in_address_order(pattern):
         assert s == idx and n >= 1
         assert all(f[s:s + n] == e)                 # each run is uniform ...
         idx += n
-    for (_, _, a), (_, _, b) in zip(runs, runs[1:]):
+    for (_, _, a), (_, _, b) in zip(runs, runs[1:], strict=False):
         assert a != b                               # ... and maximal

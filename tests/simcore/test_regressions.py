@@ -262,7 +262,7 @@ def test_d_skip_accounting_bug_is_caught():
         BUGS["skip-accounting"].caught_by)
 
 
-# -- (e) injected dup failure on a middle sub-batch (§5.1 #2) ---------------------------------------
+# -- (e) injected dup failure on a middle sub-batch (§5.1 #2) -----------------------------------
 EXCL_E = "EEEE" + "NNNN" + "EEEE" + "NNNN"
 
 
@@ -382,3 +382,18 @@ def test_g_unaligned_batches_unfold_only_the_partial_end_blocks():
     assert covered == list(range(64))
     # baseline: one unfold per block touched
     assert _unfolds(doc, "baseline") == (4, 4)
+
+
+def test_g_the_redundant_work_of_section_8_3_counted():
+    # aligned 64 KiB CONT block, clean and old (so every contpte_ptep_get scans all 16)
+    doc = scenario(order=4, arch=ARM)
+    p, b = run(doc, "patched", trace=False).costs, run(doc, "baseline", trace=False).costs
+    # patched: walk's ptep_get (1 + 16 block loads) + try_to_unmap_one's (1 + 16); the batch
+    # hint covers the block, so no compare; aligned clear: 16 raw loads, no unfold
+    assert (p.ptep_get, p.pte_reads) == (2, 17 + 17 + 16)
+    assert p.pte_writes == 16 + 16 and p.tlb_deferred == 1
+    # baseline, iteration 1: the same two block scans, then the unfold (16 loads, 32 stores,
+    # a TLBI), then 1 clear; iterations 2..16 on plain PTEs: walk none-skip + check_pte +
+    # try_to_unmap_one ptep_get + 1 clear = 4 loads each
+    assert (b.ptep_get, b.pte_reads) == (2 + 15 * 3, 17 + 17 + 16 + 1 + 15 * 4)
+    assert b.pte_writes == 32 + 16 + 16 and b.tlb_deferred == 16

@@ -1,4 +1,4 @@
-"""simcore.rmap: sharing exclusive pages, removing mappings and references (brief §3.2, §3.3, §4.3)."""
+"""simcore.rmap: sharing exclusive pages, dropping mappings and refs (brief §3.2, §3.3, §4.3)."""
 
 from __future__ import annotations
 

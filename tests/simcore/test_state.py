@@ -1,4 +1,4 @@
-"""simcore.folio, swap, mm, tlb, sparc, costs: the state the unmap path acts on (brief §4, §7, §11)."""
+"""simcore.folio, swap, mm, tlb, sparc, costs: the state unmap acts on (brief §4, §7, §11)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import numpy as np
 from simcore.arch import get_arch
 from simcore.costs import COUNTERS, Costs
 from simcore.folio import Folio, folio_mark_dirty, folio_maybe_dma_pinned
-from simcore.mm import MM_ANONPAGES, MM_SWAPENTS, Mm, PageTable, add_mm_counter, \
-    update_hiwater_rss
+from simcore.mm import MM_ANONPAGES, MM_SWAPENTS, Mm, PageTable, add_mm_counter, update_hiwater_rss
 from simcore.pte import mk_device_exclusive, mk_present
 from simcore.sparc import arch_unmap_one
 from simcore.swap import ENOMEM, SwapDevice, folio_alloc_swap, folio_dup_swap, folio_put_swap

@@ -116,7 +116,7 @@ def _check_trace(r: simcore.Result) -> None:
             assert {x.kind for x in ev[i + 1:]} <= {"restore", "finish", "end", "skip"}
         prev = e
     # snapshots: costs never go down, and the last one is the final state
-    for a, b in zip(ev, ev[1:]):
+    for a, b in zip(ev, ev[1:], strict=False):
         assert all(b.state["costs"][k] >= v for k, v in a.state["costs"].items())
     last = ev[-1].state
     sys = r.system

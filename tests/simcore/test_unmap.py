@@ -173,7 +173,7 @@ def test_lazyfree_extra_reference_keeps_it_without_marking_swapbacked():
     assert r.system.folio.refcount == 16 + 1 + 1
 
 
-# -- other paths -------------------------------------------------------------------------------------
+# -- other paths ------------------------------------------------------------------------------
 def test_vm_locked_keeps_the_folio():
     doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + 16 * PS, "locked": True}])
     for mode in MODES:
