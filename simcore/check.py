@@ -117,6 +117,7 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
                 break
 
     # Per slot: compare with what was there before.
+    covered = _tlb_covered(sys)
     gained_write = lost = wrong_offset = wrong_excl = still_excl = untlb = dirty_lost = None
     adi_missing = None
     still_mapped = None
@@ -154,7 +155,7 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
             # must never lose a PTE to none)
             lost = lost or (mm.name, addr, i, "is none though the folio is swap-backed")
         if before.kind == "present" and now.kind != "present":
-            if not _tlb_covered(sys, mm.name, addr):
+            if (mm.name, addr) not in covered:
                 untlb = untlb or (mm.name, addr)
             if before.dirty and not folio.dirty:
                 dirty_lost = dirty_lost or (mm.name, addr, i)
@@ -200,8 +201,8 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
     return out
 
 
-def _tlb_covered(sys: System, mm_name: str, addr: int) -> bool:
-    for name, start, end in sys.ubc.pending + sys.ubc.flushed:
-        if name == mm_name and start <= addr < end:
-            return True
-    return False
+def _tlb_covered(sys: System) -> set[tuple[str, int]]:
+    """(mm, address) of every page a done or pending TLB flush covers."""
+    ps = sys.arch.page_size
+    return {(name, a) for name, start, end in sys.ubc.pending + sys.ubc.flushed
+            for a in range(start, end, ps)}

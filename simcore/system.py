@@ -146,7 +146,8 @@ class System:
         """Everything but costs: what mode equivalence compares."""
         f = self.folio
         return {
-            "ptes": {f"{mm.name}@{addr:#x}": tuple(mm.pt.get(addr)) for mm, addr, _ in self.slots()},
+            "ptes": {f"{mm.name}@{addr:#x}": tuple(mm.pt.get(addr))
+                     for mm, addr, _ in self.slots()},
             "folio": {"mapcount": f.mapcount, "refcount": f.refcount, "dirty": f.dirty,
                       "swapbacked": f.swapbacked, "pincount": f.pincount,
                       "exclusive": f.exclusive_string(),
@@ -156,4 +157,30 @@ class System:
         }
 
     def copy(self) -> System:
-        return copy.deepcopy(self)
+        """An independent copy (hand-written: `copy.deepcopy` dominated a widget update)."""
+        new = System.__new__(System)
+        new.__dict__.update(self.__dict__)
+        new.folio = self.folio.copy()
+        new.swap = self.swap.copy()
+        new.faults = copy.deepcopy(self.faults)
+        new.costs = Costs()
+        new.costs.add(self.costs)
+        new.ubc = copy.deepcopy(self.ubc)
+        new.initial = copy.deepcopy(self.initial)
+        new.initial_ptes = dict(self.initial_ptes)
+        new.initial_exclusive = (None if self.initial_exclusive is None
+                                 else self.initial_exclusive.copy())
+        vma_map = {}
+        new.mms = {}
+        for name, mm in self.mms.items():
+            m = Mm(name, mm.arch, counters=dict(mm.counters), on_mmlist=mm.on_mmlist,
+                   hiwater_rss=mm.hiwater_rss, tlb_flush_batched=mm.tlb_flush_batched,
+                   tag_store=dict(mm.tag_store))
+            m.pt.tables = {k: list(t) for k, t in mm.pt.tables.items()}
+            m.pt.oob = list(mm.pt.oob)
+            for vma in mm.vmas:
+                vma_map[id(vma)] = m.add_vma(vma.start, vma.end, locked=vma.locked,
+                                             droppable=vma.droppable)
+            new.mms[name] = m
+        new.mappings = [(vma_map[id(vma)], base) for vma, base in self.mappings]
+        return new

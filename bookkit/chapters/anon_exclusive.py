@@ -87,9 +87,8 @@ class Plain:
 def _cell(value: Any) -> str:
     """Escape a cell; `backticked` parts become inline code, as in Markdown."""
     parts = str(value).split("`")
-    return "".join(f"<code class='docutils literal notranslate'><span class='pre'>"
-                   f"{html.escape(p)}</span></code>" if k % 2 else html.escape(p)
-                   for k, p in enumerate(parts))
+    return "".join(f"<code class='docutils literal notranslate'>{html.escape(p)}</code>"
+                   if k % 2 else html.escape(p) for k, p in enumerate(parts))
 
 
 def table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
@@ -167,11 +166,11 @@ def canonical_rows() -> list[dict[str, Any]]:
 
 def canonical_table() -> str:
     """The canonical scenarios as a table."""
-    rows = [{"scenario": f"{r['scenario']}: `{r['pages'][:r['vma_start']].lower()}"
-                         f"{r['pages'][r['vma_start']:]}`",
-             "barriers before → after": f"{r['baseline_barriers']} → {r['patched_barriers']}",
-             "sub-batches after": f"`{r['sub_batches']}`",
-             "swap PTEs after": f"`{r['markers']}`", "checker": r["verdict"]}
+    rows = [{"scenario": r["scenario"] + ("" if r["verdict"] == "consistent"
+                                          else f" — checker: {r['verdict']}"),
+             "pages": f"`{r['pages'][:r['vma_start']].lower()}{r['pages'][r['vma_start']:]}`",
+             "barriers": f"{r['baseline_barriers']} → {r['patched_barriers']}",
+             "sub-batches": f"`{r['sub_batches']}`", "swap PTEs": f"`{r['markers']}`"}
             for r in canonical_rows()]
     return table(rows)
 

@@ -99,10 +99,15 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
     ``dev_excl``: weight of device-exclusive runs (present runs weigh 6). ``min_faults``: at
     least that many injected faults, drawn from ``fault_ops``.
     """
-    arch = dict(draw(st.sampled_from(arches)))
+    # weights: the arm64 4K profiles (CONT blocks of 16) and 64 KiB folios are the heart of
+    # the series, so they come up more often
+    weighted = [a for a in arches for _ in range(3 if a.get("page_size") == 4096
+                                                 and a["name"] == "arm64" else 1)]
+    arch = dict(draw(st.sampled_from(weighted)))
     ps = page_size_of(arch)
     pmd = ps // 8 * ps
-    order = draw(st.integers(min_order, max_order))
+    orders = [o for o in (0, 1, 2, 3, 4, 4, 4, 5, 5, 6) if min_order <= o <= max_order]
+    order = draw(st.sampled_from(orders or [min_order]))
     nr = 1 << order
     pfn = 4096 * draw(st.integers(1, 4))              # a multiple of every CONT_PTES and nr
     swapbacked = draw(st.booleans()) if lazyfree else True
