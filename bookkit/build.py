@@ -12,8 +12,10 @@ What it adds to a bare ``jupyter-book build .``:
   any notebook cell error (myst-nb reports those as warnings). Because Sphinx only re-reads
   changed pages, a warning would not repeat on an unchanged rebuild; so after a failed build
   the next one starts from a fresh environment (the notebooks still come from the cache).
-* **Execution cache.** Notebooks are executed through jupyter-cache in ``DIR/.jupyter_cache``
-  (``execute_notebooks: cache``), so an unchanged rebuild executes nothing.
+* **Execution cache.** Notebooks are executed through jupyter-cache in
+  ``DIR/.jupyter_cache/<fingerprint>`` (``execute_notebooks: cache``), so an unchanged rebuild
+  executes nothing; the fingerprint hashes simcore's and bookkit's sources, so a change to the
+  code the chapters run re-executes them instead of reusing stale outputs.
 * **Editions.** ``BOOK_EDITION`` is set for the Sphinx extensions and for the kernels that
   execute the notebooks; the ``student`` edition strips solutions (``book/_ext/edition_filter.py``)
   and does not copy page sources. Switching the edition of an output directory wipes its HTML.
@@ -39,6 +41,22 @@ REPO = Path(__file__).resolve().parent.parent
 EDITIONS = ("instructor", "student")
 PROG = "python -m bookkit.build"
 STATUS_FILE = ".bookkit-build-status"
+#: The code the notebooks execute. jupyter-cache keys a notebook by its own text only, so a
+#: change here must not reuse old outputs: the cache lives under a fingerprint of these files.
+CODE_DIRS = ("simcore", "bookkit")
+
+
+def code_fingerprint(repo: Path | None = None) -> str:
+    """SHA-256 (16 hex digits) of every .py and .json file the chapters import or read."""
+    import hashlib
+
+    repo = repo or REPO
+    h = hashlib.sha256()
+    for d in CODE_DIRS:
+        for p in sorted((repo / d).rglob("*")):
+            if p.suffix in (".py", ".json") and p.is_file() and "__pycache__" not in p.parts:
+                h.update(p.relative_to(repo).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -125,7 +143,8 @@ def _prewarm_matplotlib() -> None:
 
 
 def _sphinx_build(
-    root: Path, edition: str, out: Path, toc: Path, fresh: bool, quiet: bool, warn: _WarningTee
+    root: Path, edition: str, out: Path, toc: Path, fresh: bool, quiet: bool, warn: _WarningTee,
+    cache: Path,
 ) -> int:
     from jupyter_book.config import get_final_config
     from sphinx.application import Sphinx
@@ -144,7 +163,7 @@ def _sphinx_build(
         # ours
         "bookkit_edition": edition,
         "html_copy_source": edition != "student",
-        "nb_execution_cache_path": str(out / ".jupyter_cache"),
+        "nb_execution_cache_path": str(cache),
     }
     sphinx_config, _meta = get_final_config(
         user_yaml=root / "_config.yml",
@@ -204,6 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out / ".doctrees", ignore_errors=True)
     elif previous[1:2] != ["ok"]:
         fresh = True  # first build, or the last one failed: make every warning show again
+    fingerprint = code_fingerprint()
+    if previous[2:3] != [fingerprint]:
+        fresh = True  # simcore or bookkit changed: re-read (and so re-execute) every page
+    cache_root = out / ".jupyter_cache"
+    if cache_root.is_dir():
+        for old in cache_root.iterdir():
+            if old.name != fingerprint:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
     status_path.write_text(f"{edition} running\n")
     # myst-nb leaves failing cells' tracebacks in html/reports/; never publish stale ones
     shutil.rmtree(out / "html" / "reports", ignore_errors=True)
@@ -220,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     warn = _WarningTee(sys.stderr)
     started = time.monotonic()
     try:
-        status = _sphinx_build(root, edition, out, toc, fresh, args.quiet, warn)
+        status = _sphinx_build(root, edition, out, toc, fresh, args.quiet, warn,
+                               cache_root / fingerprint)
     except Exception as exc:  # Sphinx/extension crash: keep the traceback, say one line
         log = out / "build-error.log"
         log.write_text("".join(traceback.format_exception(exc)))
@@ -241,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    status_path.write_text(f"{edition} ok\n")
+    status_path.write_text(f"{edition} ok {fingerprint}\n")
     print(f"{PROG}: OK: {edition} edition in {out / 'html'} ({elapsed:.1f} s)")
     return 0
 

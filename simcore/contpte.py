@@ -50,18 +50,17 @@ def contpte_convert(pt: PageTable, addr: int, costs: Costs, cont: int, bbml2: bo
                     make_cont: bool) -> None:
     """`contpte_convert()`: rewrite one whole block with the CONT bit cleared (or set)."""
     start = _block_start(pt, addr, cont)
-    addrs = [start + (i << pt.shift) for i in range(cont)]
-    entries = [pt.get(a) for a in addrs]
+    # An aligned CONT block never straddles two PTE tables: work on its slice of the table.
+    table, off = pt.slot(start)
+    entries = table[off: off + cont]
     dirty = any(e.dirty for e in entries)
     young = any(e.young for e in entries)
     costs.pte_reads += cont
     costs.pte_writes += cont          # get-and-clear of every entry
     if not bbml2:
         costs.tlbi_unfold += 1        # __flush_tlb_range over the block (break-before-make)
-    for a, e in zip(addrs, entries, strict=True):
-        if e.kind == "present":
-            e = e._replace(cont=make_cont, dirty=dirty, young=young)
-        pt.set(a, e)
+    table[off: off + cont] = [e._replace(cont=make_cont, dirty=dirty, young=young)
+                              if e.kind == "present" else e for e in entries]
     costs.pte_writes += cont
     if make_cont:
         costs.contpte_folds += 1
@@ -96,8 +95,11 @@ def get_and_clear_ptes(pt: PageTable, addr: int, nr: int, costs: Costs, cont: in
     pteval = pt.get(first)
     dirty, young = pteval.dirty, pteval.young
     for i in range(nr):
-        a = pt.ptep(addr, i)
-        e = pt.get(a)
+        if i:
+            a = pt.ptep(addr, i)
+            e = pt.get(a)
+        else:                         # (the first entry was just read: reuse it)
+            a, e = first, pteval
         dirty |= e.dirty
         young |= e.young
         pt.set(a, PTE_NONE)

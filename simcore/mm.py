@@ -36,6 +36,10 @@ class PageTable:
             table = self.tables[key] = [PTE_NONE] * self.ptrs
         return table, off
 
+    def slot(self, addr: int) -> tuple[list[Pte], int]:
+        """(the PTE table holding addr, index of addr's entry in it) — for whole-block work."""
+        return self._table(addr)
+
     def get(self, addr: int) -> Pte:
         # (_table() inlined: this is the hottest call of the 65,536-PTE workload; a read of a
         # table that was never written does not create it)

@@ -40,6 +40,27 @@ class Pte(NamedTuple):
     exclusive: bool = False
 
 
+_FIELD_INDEX = {name: i for i, name in enumerate(Pte._fields)}
+
+
+def _pte_replace(self: Pte, /, **changes) -> Pte:
+    """`Pte._replace()`, same result, about twice as fast as the generic namedtuple one.
+
+    The unmap path builds new PTE values all the time (a 65,536-PTE workload does it hundreds of
+    thousands of times), and the generic version goes through map() and dict.pop per field.
+    """
+    values = list(self)
+    for name, value in changes.items():
+        i = _FIELD_INDEX.get(name)
+        if i is None:
+            bad = [n for n in changes if n not in _FIELD_INDEX]
+            raise ValueError(f"Got unexpected field names: {bad!r}")
+        values[i] = value
+    return tuple.__new__(Pte, values)
+
+
+Pte._replace = _pte_replace   # type: ignore[method-assign]
+
 PTE_NONE = Pte()
 
 

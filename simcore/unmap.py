@@ -91,8 +91,9 @@ def write_swap_ptes(ctx: Ctx, mm: Mm, addr: int, idx: int, nr: int, old: Pte,
 def _pin_if_due(ctx: Ctx, idx: int, nr: int) -> None:
     if not ctx.sys.faults.pin:       # (no pin fault left: skip the lookup)
         return
-    page = ctx.sys.faults.take("pin", idx, nr)
-    if page is not None:
+    # every pin fault on a page of this unit fires now (each fires once, when the unmap first
+    # reaches its page; a batched unit reaches all its pages at once)
+    while (page := ctx.sys.faults.take("pin", idx, nr)) is not None:
         folio = ctx.sys.folio
         folio.pincount += 1
         folio.refcount += 1

@@ -94,9 +94,10 @@ def _cell(value: Any) -> str:
 def table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
     """Rows of dicts as an HTML table styled like the book's own tables (numbers right).
 
-    The same markup Sphinx writes for a Markdown table (class ``table`` inside the theme's
+    The markup Sphinx writes for a Markdown table (class ``table`` inside the theme's
     scrollable container), so it looks the same on the site and needs no Markdown rendering
-    of notebook outputs; in Jupyter it is a plain table.
+    of notebook outputs; ``dataframe`` keeps pydata-sphinx-theme from painting the output light
+    in the dark theme. In Jupyter it is a plain table.
     """
     cols = cols or list(rows[0])
     num = {c: all(isinstance(r[c], int) for r in rows) for c in cols}
@@ -105,8 +106,8 @@ def table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
     body = "".join("<tr>" + "".join(
         f"<td{' class=text-right style=text-align:right' if num[c] else ''}>{_cell(r[c])}</td>"
         for c in cols) + "</tr>" for r in rows)
-    return (f"<div class='pst-scrollable-table-container'><table class='table'><thead><tr>"
-            f"{head}</tr></thead><tbody>{body}</tbody></table></div>")
+    return (f"<div class='pst-scrollable-table-container'><table class='table dataframe'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 # -- reading results ------------------------------------------------------------------------

@@ -302,12 +302,25 @@ def config_rows(configs=None) -> list[dict[str, Any]]:
     return rows
 
 
+def config_table(configs=None, names=("ptep_get", "pte_reads", "pte_writes", "contpte_unfolds",
+                                      "tlbi_unfold", "tlb_ops")) -> str:
+    """One row per configuration, each cell "baseline → patched" (a Markdown table)."""
+    rows = []
+    for label, knobs in (configs or CONFIGS).items():
+        res = compare(folio_64k(**knobs))
+        row = {"configuration": label}
+        for n in names:
+            row[n] = f"{res['baseline'][n]}\u202f→\u202f{res['patched'][n]}"  # no line break
+        rows.append(row)
+    return markdown_table(rows, ["configuration", *names], SHORT_LABELS)
+
+
 def markdown_table(rows: list[dict[str, Any]], columns: list[str],
                    headers: dict[str, str] | None = None) -> str:
     """A Markdown table (the book renders ``text/markdown`` outputs as MyST)."""
     headers = headers or {}
     head = "| " + " | ".join(headers.get(c, c) for c in columns) + " |"
-    rule = "|" + "|".join("---" if i < 2 else "---:" for i in range(len(columns))) + "|"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"
     body = ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
     return "\n".join([head, rule, *body])
 
@@ -318,7 +331,7 @@ def counters_figure(configs=("arm64 4K", "x86_64"),
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, axes = plt.subplots(1, len(configs), figsize=(4.6 * len(configs), 3.4), sharey=True,
+    fig, axes = plt.subplots(1, len(configs), figsize=(3.7 * len(configs), 3.6), sharey=True,
                              facecolor="white")
     axes = np.atleast_1d(axes)
     x = np.arange(len(names))
@@ -330,20 +343,22 @@ def counters_figure(configs=("arm64 4K", "x86_64"),
             vals = [res[mode][n] for n in names]
             bars = ax.bar(x + (k - 0.5) * 0.38, vals, 0.38, label=mode, color=colour,
                           hatch=hatch, edgecolor="black", linewidth=0.5)
-            ax.bar_label(bars, fontsize=8, padding=1)
-        ax.set_title(label, fontsize=10)
+            ax.bar_label(bars, fontsize=9, padding=1)
+        ax.set_title(label, fontsize=11)
         ax.set_xticks(x, [n.replace("_", "_\n", 1) if len(n) > 8 else n for n in names],
-                      fontsize=8)
+                      fontsize=9)
+        ax.tick_params(axis="y", labelsize=9)
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0].set_ylabel("count for one 64 KiB folio")
-    axes[0].legend(frameon=False, fontsize=8)
+    axes[0].set_ylabel("count for one 64 KiB folio", fontsize=10)
+    axes[0].legend(frameon=False, fontsize=9)
     fig.tight_layout()
     return fig
 
 
 __all__ = [
     "ARM64_CONT_PTES", "BASE", "CONFIGS", "COUNTERS", "COUNTER_LABELS", "GRANULES", "MODES",
-    "PFN", "SHORT_LABELS", "aligned_player", "compare", "config_rows", "cont_blocks", "cont_ptes",
+    "PFN", "SHORT_LABELS", "aligned_player", "compare", "config_rows", "config_table",
+    "cont_blocks", "cont_ptes",
     "contpte_scenario", "controls", "counters", "counters_figure", "describe", "explorer",
     "explorer_player", "folio_64k", "live", "markdown_table", "view",
 ]

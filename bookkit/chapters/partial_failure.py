@@ -40,6 +40,7 @@ PINNED_PATTERN = "NNNNEEEENNNNEEEE"
 FAULT_PAGE = 9
 PLAYER_COUNTERS = ("iterations", "sub_batches", "dup_calls", "put_swap_calls", "share_calls",
                    "mapcount", "refcount")
+CVE_COUNTERS = ("iterations", "batches", "rmap_calls", "put_refs_calls", "mapcount", "refcount")
 # The CVE replay: a 64 KiB lazyfree folio in a VM_DROPPABLE VMA, last page device-exclusive.
 CVE_URL = "https://nvd.nist.gov/vuln/detail/CVE-2026-63950"
 CVE_STABLE = (
@@ -229,7 +230,7 @@ def cve_rows() -> list[dict[str, Any]]:
         r = simcore.run(system, mode, bugs=bugs, trace=True, snapshots=False)
         accounted = [e.nr for e in r.trace.of_kind("finish")]
         rows.append({"variant": label,
-                     "accounted per iteration": _accounted_text(accounted),
+                     "accounted": _accounted_text(accounted),
                      "mapcount": r.system.folio.mapcount, "refcount": r.system.folio.refcount,
                      "MM_ANONPAGES": r.system.mms["task"].counters[MM_ANONPAGES],
                      "checker": ", ".join(sorted({v.code for v in r.violations}))
@@ -299,10 +300,11 @@ def explorer_player() -> dict[str, Any]:
 def cve_player() -> dict[str, Any]:
     sc = cve_scenario()
     return player_data("partial-failure-cve", "CVE-2026-63950 replayed (lazyfree, VM_DROPPABLE)", [
-        _preset("fixed", "nr_pages = 1 at loop start", sc, mode="baseline",
+        _preset("fixed", "nr_pages = 1 at loop start", sc, mode="baseline", counters=CVE_COUNTERS,
                 description="a batch of present PTEs, then the device-exclusive entry alone; "
                             "mapcount ends at {mapcount}; checker: {codes}."),
         _preset("stale", "stale nr_pages (bug)", sc, mode="baseline", bugs=("stale-nr-pages",),
+                counters=CVE_COUNTERS,
                 description="the device-exclusive entry is accounted with the previous "
                             "iteration's nr_pages: mapcount ends at {mapcount}; checker: "
                             "{codes}."),

@@ -100,3 +100,23 @@ def test_bugs_only_bite_where_they_live():
         assert run(doc, "baseline", bugs=(name,), trace=False).violations == []
     doc = CASES["sparc-batch-adi"][0]
     assert run(doc, "baseline", bugs=("sparc-batch-adi",), trace=False).violations == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "model finding: the writable-restore variant forces write=True on every restore template "
+    "(unmap.py: template._replace(write=True)), so it also 'bites' in per-pte mode and on "
+    "all-read-only batches. The real bug (§1.8, §5.4) only ignored the write bit when "
+    "batching, so the restore template was the batch's first PTE: read-only PTEs could gain "
+    "write only behind a writable first PTE. Not changed here: it alters bug-zoo traces and "
+    "the hot-path golden record owned by others."))
+def test_writable_restore_bites_only_behind_a_writable_first_pte():
+    # per-pte: a single read-only PTE of a redirtied lazyfree folio is restored from itself
+    one = scenario(order=0, swapbacked=False,
+                   ptes=[{"mm": "task", "addr": BASE, "page": 0, "write": False,
+                          "dirty": True}], exclusive="N")
+    assert run(one, "per-pte", bugs=("writable-restore",), trace=False).violations == []
+    # baseline: an all-read-only lazyfree batch restored from its (read-only) first PTE
+    ro = scenario(order=4, swapbacked=False, exclusive="N" * 16,
+                  ptes=[{"mm": "task", "addr": BASE, "page": 0, "nr": 16, "write": False,
+                         "dirty": True}])
+    assert run(ro, "baseline", bugs=("writable-restore",), trace=False).violations == []

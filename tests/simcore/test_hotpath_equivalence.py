@@ -1,14 +1,14 @@
 """Hot-path optimisations must not change what the model does.
 
 The speed work for the 65,536-PTE workload (see simcore.workload and `make bench`) touched
-simcore's hot path (walk, contpte, batch, unmap). This test pins the behaviour: for a seeded
-corpus of generated scenarios (every arch profile, fork, VMA cuts, PMD-straddling folios, gaps,
-swap and device-exclusive entries, lazyfree, pins, injected faults, every bug-zoo variant) run
-in every mode, the cost counters, the final state and the trace events (kinds, functions, texts
-and data, without state snapshots) must equal the golden record taken from the code *before*
-the optimisations (the tree of commit 9427e9a plus other engineers' uncommitted changes at the
-time, with the hot-path files — walk, contpte, mm, rmap, swap, unmap — as before the speed work).
-The shipped examples and small workloads (simcore.workload) are pinned the same way.
+simcore's hot path (unmap, walk, contpte, mm, rmap, swap, pte). This test pins the behaviour: for
+a seeded corpus of generated scenarios (every arch profile, fork, VMA cuts, PMD-straddling
+folios, gaps, swap and device-exclusive entries, lazyfree, pins, injected faults, every bug-zoo
+variant) run in every mode, plus the shipped examples and small workloads, the cost counters,
+the final state and the trace events (kinds, functions, texts and data, without state
+snapshots) must equal the golden record. The record was generated from a tree identical to the
+optimised one except that every optimisation hunk was reverted (the code as it was before the
+speed work, with the other, intended, semantic changes of the time).
 
 If the unmap logic is changed on purpose, regenerate the record and review the diff:
 

@@ -263,3 +263,19 @@ def test_run_modes_runs_each_mode():
     res = simcore.run_modes(build(scenario(order=4)))
     assert set(res) == set(MODES)
     assert [res[m].costs.iterations for m in MODES] == [16, 16, 1]
+
+
+def test_two_pin_faults_in_one_unit_both_fire():
+    # Regression: a pin fault fires when the unmap first reaches its page. A batched unit
+    # reaches all its pages at once, so both pins fire before it (before the fix only the
+    # lowest one fired in patched mode and the other was silently lost, so patched ended with
+    # pincount 1 where baseline had 2 although both succeeded: no exclusive page to share).
+    doc = scenario(order=4, exclusive="N" * 16,
+                   ptes=[{"mm": "task", "addr": BASE, "page": 0, "nr": 16, "write": False}],
+                   faults=[{"op": "pin", "page": 1}, {"op": "pin", "page": 2}])
+    res = {m: run(doc, m, trace=False) for m in MODES}
+    for m, r in res.items():
+        assert r.ok and not r.violations, m
+        assert r.system.folio.pincount == 2, m
+        assert sorted(x["page"] for x in r.system.faults.fired) == [1, 2]
+    assert res["patched"].system.final_state() == res["baseline"].system.final_state()

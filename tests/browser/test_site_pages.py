@@ -1,0 +1,125 @@
+"""Every page of the built site in Chromium: quiet, offline, accessible; search; .ipynb download.
+
+Per page (each page of ``_toc.yml`` plus the top ``index.html``, ``search.html`` and
+``genindex.html``), at desktop (1280 x 900) and phone (375 x 800) width: the page loads with no
+console error or warning, no uncaught exception, no failed request or HTTP error and no request
+to a host other than localhost; axe-core reports no serious or critical violation; a full-page
+screenshot goes to ``test-artifacts/screenshots/`` and axe's full report (every impact) to
+``test-artifacts/axe/``.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urljoin
+
+import pytest
+from conftest import (
+    ARTIFACTS,
+    DESKTOP,
+    EXTRA_PAGES,
+    PHONE,
+    format_violations,
+    is_notebook,
+    run_axe,
+    save_axe_report,
+    slug,
+    toc_pages,
+)
+
+PAGES = toc_pages() + EXTRA_PAGES
+NOTEBOOK_PAGES = [p for p in toc_pages() if is_notebook(p)]
+SERIOUS = ("serious", "critical")
+
+
+def test_every_html_page_of_the_site_is_checked(site):
+    """No page of the build escapes the per-page tests (and every toc page was built)."""
+    built = sorted(
+        str(p.relative_to(site.html)) for p in site.html.rglob("*.html")
+        if p.relative_to(site.html).parts[0] not in ("_static", "_sources", "_notebooks",
+                                                     "_images", "reports")
+    )
+    assert built == sorted(PAGES)
+
+
+def test_the_sidebar_links_every_toc_page(open_page, site):
+    page, watch = open_page("book/index.html")
+    hrefs = page.eval_on_selector_all(
+        "nav.bd-docs-nav a.reference.internal", "els => els.map(a => a.href)")
+    linked = {h.split("#")[0].removeprefix(site.url + "/") for h in hrefs}
+    assert set(toc_pages()) - {"book/index.html"} <= linked, sorted(linked)
+    watch.assert_clean()
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_clean_offline_and_accessible(open_page, axe_js, page_path):
+    failures = []
+    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page, watch = open_page(page_path, viewport=viewport, wait_until="networkidle")
+        if page_path == "search.html":
+            page.wait_for_selector("#search-results", state="attached")
+        shots = ARTIFACTS / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{slug(page_path)}-{label}.png"), full_page=True)
+        violations = run_axe(page, axe_js)
+        save_axe_report(page_path, label, violations)
+        serious = [v for v in violations if v["impact"] in SERIOUS]
+        if serious:
+            failures.append(f"axe-core at {label} width:\n{format_violations(serious)}")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        if overflow > 0:
+            failures.append(f"the page scrolls sideways by {overflow}px at {label} width")
+        try:
+            watch.assert_clean()
+        except AssertionError as e:
+            failures.append(str(e))
+        page.close()
+    assert not failures, f"{page_path}:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("term", ["folio", "try_to_unmap_one"])
+def test_search_finds_pages(open_page, site, term):
+    page, watch = open_page(f"search.html?q={term}")
+    results = page.locator("#search-results ul.search li")
+    results.first.wait_for()
+    n = results.count()
+    assert n >= 2, f"search for {term!r}: {n} result(s)"
+    hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(a => a.href)")
+    assert all(h.startswith(site.url) for h in hrefs), hrefs
+    assert any("/book/" in h for h in hrefs), hrefs
+    # the first result opens a page of the book
+    first = hrefs[0]
+    page.goto(first)
+    assert page.locator("article").count() >= 1
+    watch.assert_clean()
+
+
+def test_search_for_nothing_says_so(open_page):
+    page, watch = open_page("search.html?q=zzzqqqnotaword")
+    page.wait_for_function(
+        "() => /did not match any documents|no.*results/i.test("
+        "document.querySelector('#search-results')?.textContent || '')")
+    assert page.locator("#search-results ul.search li").count() == 0
+    watch.assert_clean()
+
+
+@pytest.mark.parametrize("page_path", NOTEBOOK_PAGES)
+def test_chapter_notebook_download_is_a_valid_notebook(open_page, site, page_path):
+    nbformat = pytest.importorskip("nbformat")
+    page, watch = open_page(page_path)
+    links = page.locator("a[href$='.ipynb']")
+    assert links.count() >= 1, f"{page_path}: no .ipynb download link"
+    hrefs = {urljoin(page.url, h) for h in links.evaluate_all("els => els.map(a => a.href)")}
+    assert len(hrefs) == 1, hrefs
+    href = hrefs.pop()
+    resp = page.request.get(href)
+    assert resp.status == 200, f"{href}: HTTP {resp.status}"
+    nb = nbformat.reads(resp.text(), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    title = page.locator("article h1").first.inner_text().strip().rstrip("#").strip()
+    text = json.dumps(nb)
+    assert title.split(":")[0].split("(")[0].strip()[:20] in text, title
+    assert any(c.cell_type == "code" for c in nb.cells)
+    watch.assert_clean()
