@@ -78,7 +78,7 @@ class Exercise:
             f"<div class='ttu-exercise' id='{self.dom_id}' data-topic='{i.topic}'>"
             f"<p><b>Exercise{(' ' + html.escape(self.number)) if self.number else ''}: "
             f"{title}</b></p>"
-            f"<p>{html.escape(i.question)}</p>"
+            f"<p style='white-space:pre-line'>{html.escape(i.question)}</p>"
             + (f"<pre>{html.escape(i.strip)}</pre>" if i.strip else "")
             + f"<label for='{self.dom_id}-in'>{label}</label><br>"
             f"<input id='{self.dom_id}-in' type='text' autocomplete='off' spellcheck='false'> "

@@ -166,7 +166,7 @@ class System:
         new.costs = Costs()
         new.costs.add(self.costs)
         new.ubc = copy.deepcopy(self.ubc)
-        new.initial = copy.deepcopy(self.initial)
+        new.initial = self.initial          # never mutated after settle(): shared
         new.initial_ptes = dict(self.initial_ptes)
         new.initial_exclusive = (None if self.initial_exclusive is None
                                  else self.initial_exclusive.copy())
