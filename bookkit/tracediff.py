@@ -43,7 +43,13 @@ def first_divergence(good, bad) -> int | None:
 STYLE = ("<style>.ttu-tracediff{border-collapse:collapse;font-size:.85em;width:100%}"
          ".ttu-tracediff td,.ttu-tracediff th{border:1px solid #8884;padding:2px 6px;"
          "vertical-align:top;overflow-wrap:anywhere}"
-         ".ttu-tracediff tr.equal td{opacity:.75}"
+         # long function names must wrap inside the table on a phone (themes set code's own
+         # overflow-wrap, which does not let a table cell shrink)
+         ".ttu-tracediff code{overflow-wrap:anywhere}"
+         # greyed by colour, not opacity: opacity took inline code below 4.5:1 contrast
+         ".ttu-tracediff tr.equal td{color:var(--pst-color-text-muted,"
+         "var(--jp-content-font-color2,#595959))}"
+         ".ttu-tracediff tr.equal code{color:inherit}"
          ".ttu-tracediff tr.replace td,.ttu-tracediff tr.insert td,.ttu-tracediff tr.delete td"
          "{background:#ffb30033;font-weight:600}"
          ".ttu-tracediff tr.fold td{text-align:center;font-style:italic}</style>")

@@ -46,10 +46,12 @@ BUGS: dict[str, Bug] = {b.name: b for b in (
         "unmap' (2025).",
         ("page_table_bounds",), "a batched folio that straddles a 2 MiB (PMD) boundary"),
     Bug("writable-restore", "Restore with a writable template",
-        "The batch ignores the write bit, and a failed batch is restored from a writable "
-        "template, so read-only PTEs come back writable.",
-        "Dev Jain, 'mm/rmap: fix incorrect pte restoration for lazyfree folios' (2026).",
-        ("no_write_gain",), "mixed write bits in one batch, and a failure"),
+        "The batch ignores the write bit (as folio_pte_batch() did before 2026), so one batch "
+        "may mix writable and read-only PTEs; a failed batch is restored from its first PTE, "
+        "and read-only PTEs behind a writable first PTE come back writable.",
+        "Dev Jain, 'mm/rmap: fix incorrect pte restoration for lazyfree folios' (2026), which "
+        "added FPB_RESPECT_WRITE | FPB_RESPECT_SOFT_DIRTY to folio_unmap_pte_batch().",
+        ("no_write_gain",), "a writable first PTE and read-only PTEs in one batch, and a failure"),
     Bug("no-swap-offset", "No per-page swap offset",
         "Every swap PTE of a sub-batch names the first page's swap slot instead of slot "
         "folio->swap + i.",

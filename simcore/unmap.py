@@ -253,8 +253,6 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                      mm=mm.name, page=idx, nr=nr)
         return True
     template = pte_advance_pfn(pteval, failed_at)
-    if "writable-restore" in ctx.bugs:
-        template = template._replace(write=True)
     _restore(ctx, mm, addr + failed_at * ps, template, nr - failed_at)
     if failed_at and "skip-accounting" not in ctx.bugs:
         finish_folio_unmap(folio, idx, failed_at, costs)
@@ -305,8 +303,7 @@ def ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: int
         ok = ttu_anon_swapbacked_folio(ctx, vma, idx, addr, pteval, anon_exclusive)
     if not ok:
         if pteval.kind == "present":
-            template = pteval._replace(write=True) if "writable-restore" in ctx.bugs else pteval
-            _restore(ctx, mm, addr, template, nr)
+            _restore(ctx, mm, addr, pteval, nr)
         else:      # device-exclusive: put the entry back as it was
             mm.pt.set(addr, pteval)
             costs.pte_writes += 1

@@ -340,7 +340,8 @@ def _bar_html(parts: dict[str, float], total: float) -> str:
         pct = 100 * v / total
         colour = STACK_STYLE[s][0]
         label = f"{STACK_LABELS[s]}: {v / 1e6:.2f} ms ({pct:.1f} %)"
-        cells.append(f"<span title='{html.escape(label)}' aria-label='{html.escape(label)}' "
+        cells.append(f"<span role='img' title='{html.escape(label)}' "
+                     f"aria-label='{html.escape(label)}' "
                      f"style='display:inline-block;height:1.2em;width:{pct:.2f}%;"
                      f"background:{colour};outline:1px solid #fff'></span>")
     return ("<div style='width:100%;max-width:40em;white-space:nowrap;border:1px solid #999;"
@@ -468,7 +469,10 @@ def static_twin(arches=cm.CALIBRATED_ARCHES, sizes=FOLIO_SIZES) -> str:
     return ("<div class='perf-static-twin'><p><strong>The cost model's estimates for 256 MiB "
             "(MADV_PAGEOUT), by folio size.</strong> In Jupyter the live widget also changes "
             "the mode and the workload size.</p>"
-            f"<div style='overflow-x:auto'><table class='perf-estimates'>{head}"
+            # scrolls sideways on a phone: focusable, so that keyboards can scroll it too
+            "<div style='overflow-x:auto' tabindex='0' role='region' "
+            "aria-label='estimates by architecture and folio size'>"
+            f"<table class='perf-estimates'>{head}"
             f"<tbody>{''.join(body)}</tbody></table></div><p style='font-size:90%'>{legend}</p>"
             "</div>")
 

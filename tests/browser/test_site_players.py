@@ -175,7 +175,7 @@ def test_players_step_play_and_switch_presets(open_page, page_path):
             _check_frame(player, presets[0], 0, f"{where} after Back", problems)
 
         # play to the end (fast)
-        player.evaluate("root => root.setAttribute('data-play-ms', '40')")
+        player.evaluate("root => root.setAttribute('data-play-ms', '5')")
         player.get_by_role("button", name="Play").click()
         if nframes > 1:
             player.page.wait_for_function(

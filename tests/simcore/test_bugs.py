@@ -102,13 +102,6 @@ def test_bugs_only_bite_where_they_live():
     assert run(doc, "baseline", bugs=("sparc-batch-adi",), trace=False).violations == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model finding: the writable-restore variant forces write=True on every restore template "
-    "(unmap.py: template._replace(write=True)), so it also 'bites' in per-pte mode and on "
-    "all-read-only batches. The real bug (§1.8, §5.4) only ignored the write bit when "
-    "batching, so the restore template was the batch's first PTE: read-only PTEs could gain "
-    "write only behind a writable first PTE. Not changed here: it alters bug-zoo traces and "
-    "the hot-path golden record owned by others."))
 def test_writable_restore_bites_only_behind_a_writable_first_pte():
     # per-pte: a single read-only PTE of a redirtied lazyfree folio is restored from itself
     one = scenario(order=0, swapbacked=False,

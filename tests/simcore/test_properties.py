@@ -226,8 +226,11 @@ SEARCH = {
     # a batched folio straddling a PMD boundary
     "cross-pmd": (scenario_docs(places=("straddle",), min_order=1, max_order=5),
                   ("baseline", "patched")),
-    # mixed write bits in one batch, and a failure that restores it
-    "writable-restore": (scenario_docs(max_order=5), MODES),
+    # mixed write bits in one batch (a writable first PTE, read-only ones after it), and a
+    # failure that restores it; per-pte never batches, so the variant cannot bite there
+    "writable-restore": (scenario_docs(min_order=2, max_order=5, min_faults=1,
+                                       fault_ops=("dup_swap", "pin")),
+                         ("baseline", "patched")),
     # a sub-batch of two or more pages, in patched mode
     "no-swap-offset": (scenario_docs(lazyfree=False, max_order=5), ("patched",)),
     # sparc64 with ADI, patched, a large swap-backed folio
