@@ -51,6 +51,7 @@ def preset(key: str, label: str, scenario: dict[str, Any], mode: str = "patched"
         verdict += "; " + "; ".join(str(v) for v in result.violations)
     return {"key": key, "label": label, "description": description or f"mode {mode}: {verdict}",
             "columns": columns, "frames": frames, "mode": mode, "ok": result.ok,
+            "scenario": scenario, "bugs": [bugs] if isinstance(bugs, str) else list(bugs),
             "violations": [v.code for v in result.violations]}
 
 

@@ -7,8 +7,9 @@ temporary directory, so the tests do not depend on the chapters being written; a
 deliberately broken mini book checks that every kind of problem fails the build with a
 one-line verdict. The browser
 test serves the instructor site on 127.0.0.1 and loads it in Chromium (skipped without
-Chromium unless REQUIRE_BROWSER=1; the axe-core scan needs node_modules/axe-core, see
-AXE_CORE_JS, and is skipped without it unless REQUIRE_AXE=1).
+Chromium unless REQUIRE_BROWSER=1; the axe-core scan needs tests/browser/node_modules/axe-core,
+installed from its lockfile by the axe_core_js fixture, see AXE_CORE_JS, and is skipped without
+it unless REQUIRE_AXE=1).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-AXE_JS = Path(os.environ.get("AXE_CORE_JS", REPO / "node_modules/axe-core/axe.min.js"))
+AXE_JS = Path(os.environ.get("AXE_CORE_JS",
+                             REPO / "tests/browser/node_modules/axe-core/axe.min.js"))
 
 EXTERNAL = [
     re.compile(r"""<script\b[^>]*\bsrc\s*=\s*["']?(?:https?:)?//""", re.I),
@@ -406,8 +408,8 @@ def _browser_or_skip():
     return pytest.importorskip("playwright.sync_api")
 
 
-def test_pages_in_chromium_are_quiet_offline_and_accessible(served):
-    pw_api = _browser_or_skip()
+def test_pages_in_chromium_are_quiet_offline_and_accessible(served, axe_core_js):
+    pw_api = _browser_or_skip()  # axe_core_js: npm ci in tests/browser if axe-core is missing
     axe = AXE_JS.read_text() if AXE_JS.exists() else None
     if axe is None and os.environ.get("REQUIRE_AXE") == "1":
         pytest.fail(f"REQUIRE_AXE=1 but no axe-core at {AXE_JS}")

@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, REPO, TIMEOUT_MS
+from browser_support import ARTIFACTS, REPO, TIMEOUT_MS
 
 #: chapter page, its helper module, the control to move (a key of ``explorer().controls``),
 #: the key that moves it, and the value it moves to

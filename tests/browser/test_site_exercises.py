@@ -14,7 +14,7 @@ import json
 import re
 
 import pytest
-from conftest import REPO, toc_pages
+from browser_support import CHROMIUM, CHROMIUM_ARGS, REPO, toc_pages
 
 _EXERCISE_CALL = re.compile(r"^\s*\w+\s*=\s*exercise\(", re.M)
 EXERCISE_PAGES = [p for p in toc_pages()
@@ -100,15 +100,8 @@ def test_exercise_checks_accept_right_and_reject_wrong(open_page, page_path):
     watch.assert_clean()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "simcore/exercises/client.py NORMALIZE_JS hashes with crypto.subtle, which browsers only "
-    "offer in secure contexts (https, localhost): served over plain http from any other host "
-    "every readable answer throws 'Cannot read properties of undefined (reading digest)' and "
-    "no feedback appears. Needs a small pure-JS SHA-256 fallback; then drop this xfail."))
 def test_exercise_checks_work_over_plain_http_from_another_host(browser, site):
     """A class server without TLS: http://book.test/ (not a secure context)."""
-    from conftest import CHROMIUM, CHROMIUM_ARGS
-
     from simcore import exercises
 
     port = site.url.rsplit(":", 1)[1]

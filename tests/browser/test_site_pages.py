@@ -1,10 +1,11 @@
 """Every page of the built site in Chromium: quiet, offline, accessible; search; .ipynb download.
 
 Per page (each page of ``_toc.yml`` plus the top ``index.html``, ``search.html`` and
-``genindex.html``), at desktop (1280 x 900) and phone (375 x 800) width: the page loads with no
-console error or warning, no uncaught exception, no failed request or HTTP error and no request
-to a host other than localhost; axe-core reports no serious or critical violation; a full-page
-screenshot goes to ``test-artifacts/screenshots/`` and axe's full report (every impact) to
+``genindex.html``), at desktop (1280 x 900) and phone (375 x 800) width in the light theme and
+at desktop width in the dark one: the page loads with no console error or warning, no uncaught
+exception, no failed request or HTTP error and no request to a host other than localhost; it
+does not scroll sideways; axe-core reports no serious or critical violation. Full-page
+screenshots (light) go to ``test-artifacts/screenshots/``, axe's full reports (every impact) to
 ``test-artifacts/axe/``.
 """
 
@@ -14,7 +15,7 @@ import re
 from urllib.parse import urljoin
 
 import pytest
-from conftest import (
+from browser_support import (
     ARTIFACTS,
     DESKTOP,
     EXTRA_PAGES,
@@ -39,7 +40,11 @@ def test_every_html_page_of_the_site_is_checked(site):
         if p.relative_to(site.html).parts[0] not in ("_static", "_sources", "_notebooks",
                                                      "_images", "reports")
     )
-    assert built == sorted(PAGES)
+    missing = sorted(set(PAGES) - set(built))
+    extra = sorted(set(built) - set(PAGES))
+    assert not missing, f"pages of _toc.yml that were not built: {missing}"
+    assert not extra, (f"pages in {site.html} that no test visits: {extra} (left over from a "
+                       "page since removed from _toc.yml? Sphinx never deletes old pages)")
 
 
 def test_the_sidebar_links_every_toc_page(open_page, site):
@@ -51,29 +56,43 @@ def test_the_sidebar_links_every_toc_page(open_page, site):
     watch.assert_clean()
 
 
+#: (label, viewport, colour scheme, screenshot?): light at both widths, and an axe-only pass in
+#: the dark theme (pydata-sphinx-theme follows the reader's system setting)
+PASSES = [("desktop", DESKTOP, "light", True), ("phone", PHONE, "light", True),
+          ("desktop-dark", DESKTOP, "dark", False)]
+
+
 @pytest.mark.parametrize("page_path", PAGES)
 def test_page_loads_clean_offline_and_accessible(open_page, axe_js, page_path):
     failures = []
-    for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page, watch = open_page(page_path, viewport=viewport, wait_until="networkidle")
+    for label, viewport, scheme, shoot in PASSES:
+        page, watch = open_page(page_path, viewport=viewport, wait_until="networkidle",
+                                color_scheme=scheme)
+        if page_path == "index.html":  # the top page redirects to the book's first page
+            page.wait_for_url(re.compile(r"/book/index\.html$"))
+            page.wait_for_load_state("load")
         if page_path == "search.html":
             page.wait_for_selector("#search-results", state="attached")
-        shots = ARTIFACTS / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / f"{slug(page_path)}-{label}.png"), full_page=True)
+        theme = page.get_attribute("html", "data-theme")
+        if theme != scheme:
+            failures.append(f"{label}: data-theme={theme!r}, the reader's scheme is {scheme}")
+        if shoot:
+            shots = ARTIFACTS / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"{slug(page_path)}-{label}.png"), full_page=True)
         violations = run_axe(page, axe_js)
         save_axe_report(page_path, label, violations)
         serious = [v for v in violations if v["impact"] in SERIOUS]
         if serious:
-            failures.append(f"axe-core at {label} width:\n{format_violations(serious)}")
+            failures.append(f"axe-core ({label}):\n{format_violations(serious)}")
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         if overflow > 0:
-            failures.append(f"the page scrolls sideways by {overflow}px at {label} width")
+            failures.append(f"the page scrolls sideways by {overflow}px ({label})")
         try:
             watch.assert_clean()
         except AssertionError as e:
-            failures.append(str(e))
+            failures.append(f"({label}) {e}")
         page.close()
     assert not failures, f"{page_path}:\n" + "\n".join(failures)
 

@@ -21,7 +21,7 @@ import pkgutil
 import re
 
 import pytest
-from conftest import REPO, is_notebook, toc_pages
+from browser_support import REPO, is_notebook, toc_pages
 
 #: pages whose source shows a player (checked against the built pages below)
 _PLAYER_CALL = re.compile(r"player_html\(|\b\w+_player\(\)|\bexplorer_twin\(\)")

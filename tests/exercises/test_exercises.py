@@ -290,3 +290,23 @@ const cases = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
             assert j["message"] in (c["message"], c["data"]["fallback"], c["data"]["malformed"])
         if c["norm"] is None:
             assert j["message"] == c["data"]["malformed"]
+
+
+def test_js_sha256_fallback_matches_hashlib(tmp_path):
+    """The plain-JS SHA-256 (pages served over http from a class server have no WebCrypto)
+    equals hashlib on padding edge cases and UTF-8 text."""
+    import hashlib
+
+    from simcore.exercises import NORMALIZE_JS
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    texts = ["", "abc", "x" * 55, "y" * 56, "z" * 63, "w" * 64, "simcore-hw/batches/1/2/0:6,7:8",
+             "é漢字" * 40]
+    script = tmp_path / "sha.js"
+    script.write_text(NORMALIZE_JS + "\nfor (const t of " + json.dumps(texts) + ") console.log("
+                      "[...simcoreSha256Js(new TextEncoder().encode(t))]"
+                      ".map(b => b.toString(16).padStart(2, '0')).join(''));\n")
+    out = subprocess.run([node, str(script)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [hashlib.sha256(t.encode()).hexdigest() for t in texts]
