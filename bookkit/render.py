@@ -92,13 +92,18 @@ def results_html(results: dict[str, Any], counters: tuple[str, ...]) -> str:
     blocks = []
     for mode, r in results.items():
         verdict = "unmapped" if r.ok else "not unmapped (try_to_unmap failed)"
-        viol = ""
-        if r.violations:
-            viol = "<ul style='color:#b71c1c'>" + "".join(
-                f"<li>{html.escape(str(v))}</li>" for v in r.violations) + "</ul>"
         blocks.append(f"<div style='margin:6px 0'><b>{html.escape(mode)}</b>: {verdict}. "
-                      f"Batches: {html.escape(batches_text(r))}{pte_strip(r.system)}{viol}</div>")
+                      f"Batches: {html.escape(batches_text(r))}{pte_strip(r.system)}"
+                      f"{violations_html(r)}</div>")
     return "".join(blocks) + counters_table(results, counters)
+
+
+def violations_html(result) -> str:
+    """The invariant checker's verdict on a run as a red list ('' when everything holds)."""
+    if not result.violations:
+        return ""
+    return ("<ul style='color:#b71c1c;margin:2px 0'>" + "".join(
+        f"<li>{html.escape(str(v))}</li>" for v in result.violations) + "</ul>")
 
 
 def error_html(message: str) -> str:

@@ -288,9 +288,7 @@ def view(values: dict[str, Any], results: dict[str, Any]) -> str:
             parts.append(f"<div style='font:12px monospace'>sub-batches: "
                          f"{html.escape(runs_text(subs))}</div>")
         parts.append(pte_row(r, nr))
-        if r.violations:
-            parts.append("<ul style='color:#b71c1c;margin:2px 0'>" + "".join(
-                f"<li>{html.escape(str(v))}</li>" for v in r.violations) + "</ul>")
+        parts.append(render.violations_html(r))
     parts.append("<div style='font-size:90%;margin-top:4px'>PTE letters: W/R present, "
                  "X swap PTE with the exclusive marker, S swap PTE without it.</div>")
     parts.append(render.counters_table(results, TABLE_COUNTERS))

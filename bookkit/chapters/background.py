@@ -181,10 +181,7 @@ def verdict_html(result) -> str:
     text = ("try_to_unmap() succeeded: the folio is unmapped." if result.ok else
             "try_to_unmap() failed: the folio stays mapped (a valid outcome).")
     out = f"<p style='margin:4px 0'>{html.escape(text)}</p>"
-    if result.violations:
-        out += ("<ul style='color:#b71c1c;margin:4px 0'>" + "".join(
-            f"<li>{html.escape(str(v))}</li>" for v in result.violations) + "</ul>")
-    return out
+    return out + render.violations_html(result)
 
 
 # -- the chapter's widget ----------------------------------------------------------------------

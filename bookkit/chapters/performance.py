@@ -21,6 +21,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from bookkit import render
 from simcore import costmodel as cm
 from simcore.costs import COUNTERS
 from simcore.workload import WorkloadError, parse_size
@@ -420,8 +421,7 @@ class CostExplorer:
         except (WorkloadError, ValueError) as e:
             self.error = str(e).splitlines()[0]
             self.result = None
-            self.output.value = (f"<p role='alert' style='color:#b71c1c'>"
-                                 f"{html.escape(self.error)}</p>")
+            self.output.value = render.error_html(self.error)
         else:
             self.error = None
             self.result = {**est, "speedup": base / patched}

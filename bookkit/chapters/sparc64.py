@@ -222,9 +222,7 @@ def view(values: dict[str, Any], results: dict[str, Any]) -> str:
         parts.append(render.pte_strip(r.system))
         if arch == "sparc64" and values["adi"]:
             parts.append(_tag_strip(r))
-        if r.violations:
-            parts.append("<ul style='color:#b71c1c;margin:2px 0'>" + "".join(
-                f"<li>{html.escape(str(v))}</li>" for v in r.violations) + "</ul>")
+        parts.append(render.violations_html(r))
     parts.append("<div style='font-size:90%;margin-top:4px'>ADI row: T tags saved from the "
                  "page's own PTE, ! not saved, · nothing to save.</div>")
     parts.append(render.counters_table(results, TABLE_COUNTERS))
