@@ -39,6 +39,7 @@ __all__ = [
     "describe_pte",
     "example_data",
     "player_html",
+    "read_players",
     "validate",
 ]
 
@@ -161,6 +162,15 @@ def _json_for_script(data: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+_DATA_RE = re.compile(
+    r'<script type="application/json" class="ttu-player-data">(.*?)</script>', re.S)
+
+
+def read_players(page_html: str) -> list[dict[str, Any]]:
+    """The data of every player in an HTML page or fragment: the inverse of `player_html`."""
+    return [json.loads(blob) for blob in _DATA_RE.findall(page_html)]
 
 
 def _dom_id(raw: str) -> str:

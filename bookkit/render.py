@@ -12,6 +12,7 @@ from typing import Any
 
 import simcore
 from simcore.pte import pte_code
+from simcore.report import batches
 
 COLOURS = {"W": "#1b5e20", "R": "#33691e", "D": "#4a148c", "X": "#0d47a1", "S": "#01579b",
            "-": "#616161"}
@@ -39,23 +40,13 @@ def pte_strip(system, title: str = "") -> str:
     return "".join(out)
 
 
-def batches(result) -> list[dict[str, Any]]:
-    """The batches of a traced run, each with its exclusivity sub-batches."""
-    out: list[dict[str, Any]] = []
-    for ev in result.trace.events:
-        if ev.kind == "batch":
-            out.append({"mm": ev.mm, "start_page": ev.page, "nr": ev.nr, "sub_batches": []})
-        elif ev.kind == "sub_batch" and out:
-            out[-1]["sub_batches"].append({"start_page": ev.page, "nr": ev.nr,
-                                           "exclusive": ev.data.get("exclusive", False)})
-    return out
-
-
 def batches_text(result) -> str:
+    """The batches of a traced run (`simcore.report.batches`), with the sub-batches of those
+    longer than one page."""
     parts = []
     for b in batches(result):
         subs = "".join(f" [{s['start_page']}+{s['nr']} {'E' if s['exclusive'] else 'N'}]"
-                       for s in b["sub_batches"])
+                       for s in b["sub_batches"]) if b["nr"] > 1 else ""
         parts.append(f"{b['mm']}: pages {b['start_page']}..{b['start_page'] + b['nr'] - 1}"
                      f"{subs}")
     return "; ".join(parts) or "(no batch)"

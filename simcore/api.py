@@ -30,14 +30,20 @@ class Result:
 
 
 def run(system: System, mode: str = "patched", bugs=(), trace: bool = False,
-        snapshots: bool = True) -> Result:
+        snapshots: bool | str = True) -> Result:
     """Unmap a copy of ``system``'s folio in ``mode`` (optionally a bug-zoo variant).
 
-    With ``trace`` the result carries the events; ``snapshots=False`` leaves the per-event
-    state out (cheaper, for widgets that only need the event list).
+    With ``trace`` the result carries the events. ``snapshots`` says what each event carries:
+    True the full state (`System.snapshot`, what the players redraw), ``"costs"`` only the
+    cost counters after the step, False nothing (cheapest, for widgets that need the events).
     """
     sys = system.copy()
-    tr = Trace(sys.snapshot if snapshots else None) if trace else None
+    if snapshots == "costs":
+        def snap():
+            return {"costs": sys.costs.as_dict()}
+    else:
+        snap = sys.snapshot if snapshots else None
+    tr = Trace(snap) if trace else None
     if tr is not None:
         tr.emit("start", "try_to_unmap", "before the unmap")
     ok = try_to_unmap(sys, mode, bugs, tr)

@@ -21,6 +21,7 @@ from bookkit import render
 from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.scenarios import folio_scenario
+from simcore import report
 from simcore.scenario import ScenarioError
 
 CHAPTER = "anon-exclusive"
@@ -114,7 +115,7 @@ def table(rows: list[dict[str, Any]], cols: list[str] | None = None) -> str:
 def sub_batches(result) -> list[tuple[int, int, bool]]:
     """All sub-batches of a traced run as (first page, nr, exclusive), in order."""
     return [(s["start_page"], s["nr"], s["exclusive"])
-            for b in render.batches(result) for s in b["sub_batches"]]
+            for b in report.batches(result) for s in b["sub_batches"]]
 
 
 def swap_markers(result) -> str:

@@ -23,6 +23,7 @@ from bookkit.explorer import Explorer
 from bookkit.frames import frame_counters, player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import PAGE_SIZES, folio_scenario
+from simcore import report
 from simcore.pte import pte_code
 from simcore.scenario import ScenarioError
 
@@ -151,7 +152,7 @@ def counter_rows(columns: dict[str, dict[str, int]]) -> str:
 
 def batch_summary(result) -> str:
     """'16 × 1 PTE' or '1 × 16 PTEs': the batch lengths of a run, run-length encoded."""
-    sizes = [b["nr"] for b in render.batches(result)]
+    sizes = [b["nr"] for b in report.batches(result)]
     if not sizes:
         return "no batch"
     parts: list[list[int]] = []

@@ -31,6 +31,7 @@ from bookkit.chapters.background import (
 from bookkit.frames import player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import folio_scenario
+from simcore import report
 from simcore.scenario import ScenarioError
 
 CHAPTER = "batching"
@@ -146,37 +147,20 @@ def stop_reasons(system, mode: str, batch: dict[str, Any]) -> list[str]:
     return [f"page {end_page}'s PTE differs in another respected bit"]
 
 
-def unmap_units(result) -> list[dict[str, Any]]:
-    """What each loop iteration cleared, from the trace: the batches `folio_unmap_pte_batch()`
-    chose (the trace's "batch" events) plus each device-exclusive entry, which is cleared alone
-    (`pte_clear()`, never batched)."""
-    units: list[dict[str, Any]] = []
-    for ev in result.trace.events:
-        if ev.kind == "batch":
-            units.append({"mm": ev.mm, "start_page": ev.page, "nr": ev.nr, "sub_batches": [],
-                          "device_exclusive": False})
-        elif ev.kind == "clear" and ev.fn == "pte_clear":
-            units.append({"mm": ev.mm, "start_page": ev.page, "nr": 1, "sub_batches": [],
-                          "device_exclusive": True})
-        elif ev.kind == "sub_batch" and units:
-            units[-1]["sub_batches"].append({"start_page": ev.page, "nr": ev.nr,
-                                             "exclusive": ev.data.get("exclusive", False)})
-    return units
-
-
 def batch_rows(result) -> list[dict[str, Any]]:
     """One row per loop iteration's unit: pages, length, sub-batches and why it stopped."""
     rows = []
-    for b in unmap_units(result):
+    for b in report.batches(result):
+        devx = b["kind"] == "device_exclusive"
         subs = " ".join(f"{s['start_page']}–{s['start_page'] + s['nr'] - 1}"
                         f"{'E' if s['exclusive'] else 'N'}" for s in b["sub_batches"])
         why = ("a device-exclusive entry: never batched (nr_pages = 1)"
-               if b["device_exclusive"] else "; ".join(stop_reasons(result.system,
+               if devx else "; ".join(stop_reasons(result.system,
                                                                     result.mode, b)))
         rows.append({"mm": b["mm"], "start_page": b["start_page"], "nr": b["nr"],
                      "pages": (f"{b['start_page']}" if b["nr"] == 1 else
                                f"{b['start_page']}–{b['start_page'] + b['nr'] - 1}"),
-                     "sub_batches": subs, "device_exclusive": b["device_exclusive"],
+                     "sub_batches": subs, "device_exclusive": devx,
                      "stopped_by": why})
     return rows
 
@@ -201,7 +185,7 @@ def batch_marks(result) -> dict[int, str]:
     """Slot index -> batch number, for the 'before' strip."""
     slots = {(mm.name, page): i for i, (mm, _a, page) in enumerate(result.system.slots())}
     marks = {}
-    for k, b in enumerate(unmap_units(result), 1):
+    for k, b in enumerate(report.batches(result), 1):
         for p in range(b["start_page"], b["start_page"] + b["nr"]):
             if (b["mm"], p) in slots:
                 marks[slots[(b["mm"], p)]] = str(k)

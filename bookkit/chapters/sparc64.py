@@ -17,6 +17,7 @@ from bookkit.chapters.anon_exclusive import table
 from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.scenarios import folio_scenario
+from simcore import report
 from simcore.scenario import ScenarioError
 
 CHAPTER = "sparc64"
@@ -66,7 +67,7 @@ def build(arch: str = "sparc64", kind: bool = True, pages: str = "all", order: i
 # -- reading results ------------------------------------------------------------------------
 def batches_text(result) -> str:
     """The batches of a run; a long run of one-PTE batches is written as a count."""
-    bs = render.batches(result)
+    bs = report.batches(result)
     if len(bs) > 4 and all(b["nr"] == 1 for b in bs):
         return f"{len(bs)} batches of 1 PTE (one per iteration)"
     return render.batches_text(result)

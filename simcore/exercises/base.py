@@ -18,12 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from simcore.api import Result
-from simcore.check import check
+from simcore.api import Result, run
 from simcore.scenario import from_dict
 from simcore.system import System
-from simcore.trace import Trace
-from simcore.unmap import try_to_unmap
 
 BASE_ADDR = 0x7F0000000000
 FOLIO_PFN = 0x1000
@@ -169,16 +166,11 @@ def system_of(scenario: dict[str, Any]) -> System:
 def run_scenario(scenario: dict[str, Any], mode: str, bugs=(), costs: bool = False) -> Result:
     """Run the scenario with a trace (the generators read answers off it).
 
-    What `simcore.api.run` does, minus its copy (the system is built fresh) and its full
-    per-event snapshots: with ``costs`` each trace event carries the cost counters after it
+    With ``costs`` each trace event carries the cost counters after it
     (``event.state["costs"]``), which is all the exercises read; without, no state at all.
     """
-    sys = from_dict(scenario)
-    tr = Trace((lambda: {"costs": sys.costs.as_dict()}) if costs else None)
-    tr.emit("start", "try_to_unmap", "before the unmap")
-    ok = try_to_unmap(sys, mode, bugs, tr)
-    names = (bugs,) if isinstance(bugs, str) and bugs else tuple(bugs or ())
-    return Result(ok, mode, names, sys, tr, check(sys, ok))
+    return run(from_dict(scenario), mode, bugs, trace=True,
+               snapshots="costs" if costs else False)
 
 
 def clear_units(result: Result, mm: str | None = None) -> list[tuple[str, int, int]]:

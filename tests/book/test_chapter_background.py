@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import json
 import re
 
 import pytest
 
 import simcore
-from bookkit import render
 from bookkit.chapters import background as ch
+from bookkit.player import read_players
+from simcore import report
 from simcore.scenario import ScenarioError
 
 
@@ -26,10 +26,8 @@ def direct(order: int, kind: str, arch: str, mode: str) -> simcore.Result:
 
 
 def player_presets(html: str) -> dict[str, dict]:
-    blob = re.search(r'<script type="application/json" class="ttu-player-data">(.*?)</script>',
-                     html, re.S)
-    assert blob
-    return {p["key"]: p for p in json.loads(blob.group(1))["presets"]}
+    (data,) = read_players(html)
+    return {p["key"]: p for p in data["presets"]}
 
 
 @pytest.fixture()
@@ -116,4 +114,4 @@ def test_twin_and_mode_table_agree_with_simcore():
     table = ch.mode_markdown()
     assert table.splitlines()[0] == "| counter | per-pte | baseline | patched |"
     assert "contpte_unfolds" not in table                  # all-zero rows are left out on x86
-    assert render.batches(direct(4, "lazyfree", "x86_64", "baseline"))[0]["nr"] == 16
+    assert report.batches(direct(4, "lazyfree", "x86_64", "baseline"))[0]["nr"] == 16

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 import simcore
-from bookkit import render
 from bookkit.chapters import batching as ch
+from bookkit.player import read_players
+from simcore import report
 
 
 def direct(mode: str = "patched", bugs=(), **knobs) -> simcore.Result:
@@ -17,7 +17,7 @@ def direct(mode: str = "patched", bugs=(), **knobs) -> simcore.Result:
 
 
 def spans(result) -> list[tuple[int, int]]:
-    return [(b["start_page"], b["nr"]) for b in render.batches(result)]
+    return [(b["start_page"], b["nr"]) for b in report.batches(result)]
 
 
 def shown_rows(explorer) -> list[tuple[str, int, str]]:
@@ -28,10 +28,8 @@ def shown_rows(explorer) -> list[tuple[str, int, str]]:
 
 
 def player_presets(html: str) -> dict[str, dict]:
-    blob = re.search(r'<script type="application/json" class="ttu-player-data">(.*?)</script>',
-                     html, re.S)
-    assert blob
-    return {p["key"]: p for p in json.loads(blob.group(1))["presets"]}
+    (data,) = read_players(html)
+    return {p["key"]: p for p in data["presets"]}
 
 
 @pytest.fixture()

@@ -23,16 +23,13 @@ import re
 import pytest
 from browser_support import REPO, is_notebook, toc_pages
 
+from bookkit.player import read_players
+
 #: pages whose source shows a player (checked against the built pages below)
 _PLAYER_CALL = re.compile(r"player_html\(|\b\w+_player\(\)|\bexplorer_twin\(\)")
 PLAYER_PAGES = [p for p in toc_pages() if is_notebook(p)
                 and _PLAYER_CALL.search((REPO / p.replace(".html", ".md")).read_text())]
-_PLAYER_JSON = re.compile(
-    r'<script type="application/json" class="ttu-player-data">(.*?)</script>', re.S)
-
-
-def embedded_players(html_text: str) -> list[dict]:
-    return [json.loads(m) for m in _PLAYER_JSON.findall(html_text)]
+embedded_players = read_players
 
 
 @pytest.fixture(scope="session")
