@@ -244,11 +244,8 @@ def cmd_check(args, out) -> int:
 
 
 def cmd_workload(args, out) -> int:
-    try:
-        from simcore import workload
-    except ImportError:
-        raise UsageError("workload: simcore.workload is not available in this "
-                         "installation") from None
+    from simcore import workload
+
     try:
         w = workload.build(args.size, args.folio, args.arch or "arm64", args.page_size,
                            bool(args.bbml2))
@@ -260,15 +257,8 @@ def cmd_workload(args, out) -> int:
         field, _, problem = str(e).partition(": ")
         raise UsageError(f"--{field}: {problem}" if field in ("size", "folio")
                          else str(e)) from None
-    try:
-        import simcore.costmodel  # noqa: F401
-        have_model = True
-    except ImportError:
-        have_model = False
     modes = list(dict.fromkeys(args.mode)) if args.mode else list(MODES)
-    results = {m: workload.run(w, m, estimate=have_model) for m in modes}
-    for r in results.values():
-        r.setdefault("estimate_ns", None)
+    results = {m: workload.run(w, m) for m in modes}
     if args.json:
         _print_json({"workload": w.describe(), "modes": results,
                      "ok": all(r.get("ok", True) for r in results.values())}, out)
@@ -314,12 +304,8 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     if argv and argv[0] in HOMEWORK_COMMANDS:
-        try:
-            from simcore import homework
-        except ImportError:
-            err.write(f"{PROG}: {argv[0]}: simcore.homework is not available in this "
-                      "installation\n")
-            return 2
+        from simcore import homework
+
         return int(homework.main(argv, out=out, err=err) or 0)
     try:
         args = build_parser().parse_args(argv)

@@ -24,16 +24,14 @@ PTE_LEGEND = ("W writable, R read-only, c CONT, X swap (exclusive), S swap, D de
 
 # -- the pieces ---------------------------------------------------------------------------------
 def estimate_ns(costs, arch_name: str, nr_folios: int = 1,
-                folio_bytes: int | None = None) -> float | None:
-    """The cost model's estimate (`simcore.costmodel.estimate_ns`), or None without that module.
+                folio_bytes: int | None = None) -> float:
+    """The cost model's estimate (`simcore.costmodel.estimate_ns`).
 
     ``folio_bytes`` sizes the model's fixed per-folio reclaim cost (its default is the
     calibration's 64 KiB).
     """
-    try:
-        from simcore.costmodel import estimate_ns as model
-    except ImportError:
-        return None
+    from simcore.costmodel import estimate_ns as model
+
     return float(model(costs, arch_name, nr_folios, folio_bytes=folio_bytes))
 
 
