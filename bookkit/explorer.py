@@ -27,10 +27,13 @@ class Explorer:
                  modes: tuple[str, ...] = ("baseline", "patched"),
                  counters: tuple[str, ...] = ("ok", "iterations", "ptep_get", "tlb_ops",
                                               "barriers", "violations"),
-                 view: Callable[[dict[str, Any], dict[str, Any]], str] | None = None) -> None:
+                 view: Callable[[dict[str, Any], dict[str, Any]], str] | None = None,
+                 follow_mode: bool = False) -> None:
         self.controls = controls
         self.build = build
         self.modes = modes
+        #: run only the mode the ``mode`` control selects (one run per update instead of all)
+        self.follow_mode = follow_mode
         self.counters = counters
         self.view = view
         self.output = widgets.HTML()
@@ -55,7 +58,8 @@ class Explorer:
             bugs = values.get("bug") or ()
             if bugs == "none":
                 bugs = ()
-            self.results = render.run_all(scenario, self.modes, bugs)
+            modes = (values["mode"],) if self.follow_mode else self.modes
+            self.results = render.run_all(scenario, modes, bugs)
         except (ScenarioError, ArchError, BugError, ValueError) as e:
             self.error = str(e).splitlines()[0]
             self.results = {}

@@ -5,9 +5,9 @@ PTE per loop iteration for an anonymous swap-backed folio, a whole batch for a l
 (Barry Song, 2025). Everything shown comes from simcore runs; this module only picks the
 scenarios and shapes the HTML.
 
-Also home of two helpers the next chapters reuse: `SelectedModeExplorer` (an `Explorer` that
-runs only the mode chosen in its ``mode`` control) and the small HTML views `strip_html`,
-`counter_rows` and `batch_summary`.
+Also home of the small HTML views the next chapters reuse: `strip_html`, `counter_rows` and
+`batch_summary`. The widget runs only the mode its ``mode`` control selects
+(`Explorer(..., follow_mode=True)`).
 """
 
 from __future__ import annotations
@@ -74,25 +74,6 @@ def scenario(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64",
 
 
 # -- a widget that runs only the chosen mode -----------------------------------------------------
-class SelectedModeExplorer(Explorer):
-    """An `Explorer` whose simcore runs follow its ``mode`` control (one mode per update).
-
-    One run instead of three keeps an update of a 512-PTE scenario well under the widget
-    budget; the chapters compare the modes in tables computed once at build time.
-    """
-
-    @property
-    def modes(self) -> tuple[str, ...]:
-        controls = getattr(self, "controls", None)
-        if controls and "mode" in controls:
-            return (controls["mode"].value,)
-        return self._modes
-
-    @modes.setter
-    def modes(self, value: tuple[str, ...]) -> None:
-        self._modes = tuple(value)
-
-
 # -- small HTML views ----------------------------------------------------------------------------
 def slot_codes(system, before: bool = False) -> list[tuple[str, int, str]]:
     """(mm name, folio page, PTE code) per slot, now or as it was before the run."""
@@ -204,7 +185,7 @@ def view(values: dict[str, Any], results: dict[str, Any]) -> str:
             + counter_rows({mode: counter_values(r)}))
 
 
-def explorer() -> SelectedModeExplorer:
+def explorer() -> Explorer:
     """The chapter's live widget: folio order, swap-backed vs lazyfree, mode, arch."""
     style = {"description_width": "initial"}
     controls = {
@@ -222,7 +203,7 @@ def explorer() -> SelectedModeExplorer:
     def build(order: int, kind: str, mode: str, arch: str) -> dict[str, Any]:
         return scenario(order, kind, arch)
 
-    return SelectedModeExplorer(controls, build, modes=("baseline",), view=view)
+    return Explorer(controls, build, modes=("baseline",), view=view, follow_mode=True)
 
 
 # -- players and tables ----------------------------------------------------------------------

@@ -19,7 +19,6 @@ from bookkit.chapters.background import (
     MODES,
     ORDERS,
     Plain,
-    SelectedModeExplorer,
     counter_rows,
     counter_values,
     markdown_table,
@@ -28,6 +27,7 @@ from bookkit.chapters.background import (
     strip_html,
     verdict_html,
 )
+from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import folio_scenario
@@ -215,7 +215,7 @@ def view(values: dict[str, Any], results: dict[str, Any]) -> str:
             + counter_rows({mode: counter_values(r)}))
 
 
-def explorer() -> SelectedModeExplorer:
+def explorer() -> Explorer:
     """The chapter's live widget: the batch stoppers, the folio kind, the mode, a bug variant."""
     style = {"description_width": "initial"}
     small = widgets.Layout(width="13em")
@@ -248,7 +248,7 @@ def explorer() -> SelectedModeExplorer:
         return scenario(order, kind, vma_start_page, vma_end_page, straddle_pmd,
                         readonly_from, hole, fail_page)
 
-    return SelectedModeExplorer(controls, build, modes=("patched",), view=view)
+    return Explorer(controls, build, modes=("patched",), view=view, follow_mode=True)
 
 
 # -- players and tables ----------------------------------------------------------------------
