@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from simcore.costs import Costs
 from simcore.mm import PageTable
-from simcore.pte import PTE_NONE, Pte
+from simcore.pte import PTE_NONE, Pte, pte_mkcont_ad
 
 
 def _block_start(pt: PageTable, addr: int, cont: int) -> int:
@@ -29,7 +29,8 @@ def ptep_get(pt: PageTable, addr: int, costs: Costs, cont: int) -> Pte:
     """`ptep_get()`: one load; on a valid arm64 CONT PTE, `contpte_ptep_get()`'s block scan."""
     costs.ptep_get += 1
     costs.pte_reads += 1
-    pte = pt.get(addr)
+    table = pt.tables.get(addr >> pt.table_shift)     # (PageTable.get inlined: hottest read)
+    pte = PTE_NONE if table is None else table[(addr >> pt.shift) & pt.index_mask]
     if not (cont and pte.cont and pte.kind == "present"):
         return pte
     dirty = young = False
@@ -59,7 +60,7 @@ def contpte_convert(pt: PageTable, addr: int, costs: Costs, cont: int, bbml2: bo
     costs.pte_writes += cont          # get-and-clear of every entry
     if not bbml2:
         costs.tlbi_unfold += 1        # __flush_tlb_range over the block (break-before-make)
-    table[off: off + cont] = [e._replace(cont=make_cont, dirty=dirty, young=young)
+    table[off: off + cont] = [pte_mkcont_ad(e, make_cont, dirty, young)
                               if e.kind == "present" else e for e in entries]
     costs.pte_writes += cont
     if make_cont:

@@ -60,7 +60,7 @@ class Folio:
         return pfn - self.first_pfn
 
     def contains_pfn(self, pfn: int) -> bool:
-        return self.first_pfn <= pfn < self.first_pfn + self.nr_pages
+        return self.first_pfn <= pfn < self.first_pfn + (1 << self.order)   # (nr_pages inlined)
 
     def expected_refcount(self) -> int:
         """What conservation says the refcount must be.

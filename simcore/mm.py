@@ -25,16 +25,19 @@ class PageTable:
         self.arch = arch
         self.shift = arch.page_shift
         self.ptrs = arch.ptrs_per_pte
+        # PTRS_PER_PTE is a power of two: an address's table is (addr >> table_shift), its
+        # entry (addr >> shift) & index_mask — pte_index() and pmd_index()'s arithmetic
+        self.table_shift = self.shift + self.ptrs.bit_length() - 1
+        self.index_mask = self.ptrs - 1
         self.tables: dict[int, list[Pte]] = {}
         self.oob: list[tuple[int, int]] = []   # (address accessed, address of the pointer base)
 
     def _table(self, addr: int) -> tuple[list[Pte], int]:
-        idx = addr >> self.shift
-        key, off = divmod(idx, self.ptrs)
+        key = addr >> self.table_shift
         table = self.tables.get(key)
         if table is None:
             table = self.tables[key] = [PTE_NONE] * self.ptrs
-        return table, off
+        return table, (addr >> self.shift) & self.index_mask
 
     def slot(self, addr: int) -> tuple[list[Pte], int]:
         """(the PTE table holding addr, index of addr's entry in it) — for whole-block work."""
@@ -43,19 +46,18 @@ class PageTable:
     def get(self, addr: int) -> Pte:
         # (_table() inlined: this is the hottest call of the 65,536-PTE workload; a read of a
         # table that was never written does not create it)
-        key, off = divmod(addr >> self.shift, self.ptrs)
-        table = self.tables.get(key)
-        return PTE_NONE if table is None else table[off]
+        table = self.tables.get(addr >> self.table_shift)
+        return PTE_NONE if table is None else table[(addr >> self.shift) & self.index_mask]
 
     def set(self, addr: int, pte: Pte) -> None:
-        key, off = divmod(addr >> self.shift, self.ptrs)
+        key = addr >> self.table_shift
         table = self.tables.get(key)
         if table is None:
             table = self.tables[key] = [PTE_NONE] * self.ptrs
-        table[off] = pte
+        table[(addr >> self.shift) & self.index_mask] = pte
 
     def same_table(self, a: int, b: int) -> bool:
-        return (a >> self.shift) // self.ptrs == (b >> self.shift) // self.ptrs
+        return a >> self.table_shift == b >> self.table_shift
 
     def ptep(self, base: int, i: int) -> int:
         """Address of the i-th PTE after the one at ``base`` (pointer arithmetic `ptep + i`).

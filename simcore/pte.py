@@ -104,6 +104,17 @@ def pte_mkold_mkclean(pte: Pte) -> Pte:
     return pte._replace(dirty=False, young=False)
 
 
+def pte_mkcont_ad(pte: Pte, cont: bool, dirty: bool, young: bool) -> Pte:
+    """`pte_mkcont()` / `pte_mknoncont()` with a CONT block's gathered dirty and young bits.
+
+    What `contpte_convert()` writes back into every entry of the block. (Built directly: it
+    runs once per entry of every block unfolded, so the generic `_replace` would dominate.)
+    """
+    kind, pfn, write, _d, _y, soft_dirty, uffd_wp, _c, swp_type, swp_offset, exclusive = pte
+    return tuple.__new__(Pte, (kind, pfn, write, dirty, young, soft_dirty, uffd_wp, cont,
+                               swp_type, swp_offset, exclusive))
+
+
 def swp_pte_prepare(swp_type: int, swp_offset: int, old: Pte, anon_exclusive: bool) -> Pte:
     """`swp_pte_prepare()` (mm/rmap.c, merged refactor): build the swap PTE that replaces ``old``.
 
@@ -112,8 +123,9 @@ def swp_pte_prepare(swp_type: int, swp_offset: int, old: Pte, anon_exclusive: bo
     device-exclusive entry from its swap-PTE style bits. Dirty and young are not stored: the
     dirtiness went to the folio (`folio_mark_dirty`).
     """
-    return mk_swap(swp_type, swp_offset, exclusive=anon_exclusive,
-                   soft_dirty=old.soft_dirty, uffd_wp=old.uffd_wp)
+    # (mk_swap()'s value, built directly: one of these per PTE swapped out)
+    return tuple.__new__(Pte, (SWAP, -1, False, False, False, old.soft_dirty, old.uffd_wp, False,
+                               swp_type, swp_offset, anon_exclusive))
 
 
 def pte_code(pte: Pte) -> str:

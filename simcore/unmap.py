@@ -37,6 +37,9 @@ from simcore.system import System
 from simcore.tlb import flush_tlb_range, set_tlb_ubc_flush_pending
 from simcore.trace import Trace
 
+#: no page of the unit has an injected swap-dup failure
+NO_PAGES: frozenset[int] = frozenset()
+
 
 class ModeError(ValueError):
     """An unknown mode or bug-zoo variant."""
@@ -120,8 +123,8 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
         _pin_if_due(ctx, idx, 1)
     costs.dup_calls += 1
     failing = faults.take("dup_swap", idx, 1) if faults.dup_swap else None
-    if folio_dup_swap(folio, ctx.sys.swap, idx, 1, frozenset({idx} if failing is not None
-                                                             else ())) < 0:
+    if folio_dup_swap(folio, ctx.sys.swap, idx, 1,
+                      NO_PAGES if failing is None else frozenset({idx})) < 0:
         ctx.emit("fail", "folio_dup_swap", f"swap count of page {idx} cannot be raised (-ENOMEM)",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
@@ -199,7 +202,7 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
         costs.dup_calls += 1
         fail_page = faults.take("dup_swap", page, n) if faults.dup_swap else None
         if folio_dup_swap(folio, ctx.sys.swap, page, n,
-                          frozenset({fail_page}) if fail_page is not None else frozenset()) < 0:
+                          NO_PAGES if fail_page is None else frozenset({fail_page})) < 0:
             ctx.emit("fail", "folio_dup_swap",
                      f"swap counts of pages {page}..{page + n - 1} cannot be raised (-ENOMEM "
                      f"at page {fail_page})", mm=mm.name, addr=a, page=page, nr=n)
