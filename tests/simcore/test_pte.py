@@ -14,6 +14,7 @@ from simcore.pte import (
     mk_swap,
     pte_advance_pfn,
     pte_code,
+    pte_mkcont_ad,
     pte_mkold_mkclean,
     pte_none,
     pte_present,
@@ -75,6 +76,28 @@ def test_swap_pte_from_device_exclusive_uses_its_swap_style_bits():
     old = mk_device_exclusive(4100, soft_dirty=True, uffd_wp=False)
     s = swp_pte_prepare(0, 9, old, anon_exclusive=False)
     assert s.soft_dirty and not s.uffd_wp and not s.exclusive and s.swp_offset == 9
+
+
+@pytest.mark.parametrize("soft_dirty", [False, True])
+@pytest.mark.parametrize("uffd_wp", [False, True])
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_swp_pte_prepare_equals_mk_swap(soft_dirty, uffd_wp, exclusive):
+    # swp_pte_prepare() builds its tuple directly (hot path); it must be mk_swap()'s value
+    old = mk_present(4096, soft_dirty=soft_dirty, uffd_wp=uffd_wp, dirty=True, cont=True)
+    assert swp_pte_prepare(2, 77, old, exclusive) == mk_swap(
+        2, 77, exclusive=exclusive, soft_dirty=soft_dirty, uffd_wp=uffd_wp)
+
+
+@pytest.mark.parametrize("cont", [False, True])
+@pytest.mark.parametrize("dirty", [False, True])
+@pytest.mark.parametrize("young", [False, True])
+def test_pte_mkcont_ad_equals_replace(cont, dirty, young):
+    # contpte_convert()'s direct build must equal the generic _replace of the same bits
+    for e in (mk_present(4096, write=False, soft_dirty=True, cont=not cont),
+              mk_present(4097, uffd_wp=True, dirty=not dirty, young=not young)):
+        assert pte_mkcont_ad(e, cont, dirty, young) == e._replace(cont=cont, dirty=dirty,
+                                                                  young=young)
+        assert type(pte_mkcont_ad(e, cont, dirty, young)) is type(e)
 
 
 @pytest.mark.parametrize("pte, code", [

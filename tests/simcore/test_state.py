@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from simcore.arch import get_arch
 from simcore.costs import COUNTERS, Costs
@@ -96,6 +97,24 @@ def test_page_table_pointer_out_of_bounds_is_recorded():
     nxt = pt.ptep(last, 1)
     assert nxt == BASE + (2 << 20) and pt.oob == [(nxt, last)]
     assert pt.same_table(BASE, last) and not pt.same_table(last, nxt)
+
+
+@pytest.mark.parametrize("name, page_size", [("x86_64", None), ("arm64", 4096), ("arm64", 16384),
+                                             ("arm64", 65536), ("sparc64", None)])
+def test_page_table_geometry_is_pte_index_and_pmd_index(name, page_size):
+    # get/set find an address's table and slot with shift and mask; that must be divmod by
+    # PTRS_PER_PTE of the page index (pte_index() / pmd_index()), for every geometry
+    arch = get_arch(name, page_size)
+    pt = PageTable(arch)
+    ps, ptrs = arch.page_size, arch.ptrs_per_pte
+    addrs = [BASE + k * ps for k in (0, 1, ptrs - 1, ptrs, ptrs + 1, 3 * ptrs - 1)]
+    for k, a in enumerate(addrs):
+        pt.set(a, mk_present(100 + k))
+    for k, a in enumerate(addrs):
+        key, off = divmod(a // ps, ptrs)
+        assert pt.tables[key][off] == pt.get(a) == mk_present(100 + k)
+    assert pt.get(BASE + 5 * ptrs * ps).kind == "none"          # a table never written
+    assert pt.same_table(addrs[0], addrs[2]) and not pt.same_table(addrs[2], addrs[3])
 
 
 def test_vma_lookup():
