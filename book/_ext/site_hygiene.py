@@ -20,6 +20,13 @@ A Sphinx extension (loaded from ``_config.yml``) that fixes or guards what a sto
   ``bookkit.live.Live(widget, static_html)`` or tag the cell ``remove-output``.
 * **Math.** No MathJax is served from the site (Sphinx would load it from a CDN), so a page with
   math is a build warning.
+* **The root redirect.** sphinx-external-toc writes ``index.html`` as a bare ``<meta>`` refresh
+  when the root page is not ``index``; having no icon link, it makes the browser fetch
+  ``/favicon.ico`` — a 404 in the console whenever that request beats the redirect (and a
+  real icon's request is aborted by the redirect instead). It is written here as a small,
+  complete page with an empty inline icon (no request at all), a title, and a link for
+  browsers that do not follow the refresh; sphinx-external-toc leaves an existing
+  ``index.html`` alone.
 * **Third-party requests.** After the build, every HTML and CSS file is scanned for scripts,
   stylesheets, fonts, images or frames loaded from outside the site; each one is a warning.
 """
@@ -147,9 +154,35 @@ def scan_for_external_assets(app: Sphinx, exception) -> None:
             )
 
 
+REDIRECT_PAGE = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="icon" href="data:,">
+<meta http-equiv="Refresh" content="0; url={target}">
+</head>
+<body><p><a href="{target}">{title}</a></p></body>
+</html>
+"""
+
+
+def write_root_redirect(app: Sphinx, exception: Exception | None) -> None:
+    """Write the site's ``index.html`` as a redirect page to the root document."""
+    if exception is not None or app.builder.format != "html" or app.config.root_doc == "index":
+        return
+    from html import escape
+
+    target = app.builder.get_target_uri(app.config.root_doc)
+    Path(app.outdir, "index.html").write_text(REDIRECT_PAGE.format(
+        lang=escape(app.config.language or "en"), title=escape(app.config.html_title or ""),
+        target=escape(target)), encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", dedupe_page_scripts, priority=900)
     app.connect("doctree-read", drop_widget_state)
     app.connect("doctree-resolved", check_outputs)
+    app.connect("build-finished", write_root_redirect, priority=400)   # before etoc's (500)
     app.connect("build-finished", scan_for_external_assets)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

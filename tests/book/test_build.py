@@ -216,6 +216,12 @@ def test_site_has_pages_player_assets_and_no_sources_leak(sites):
     html = sites["instructor"]
     demo = (html / "book" / "demo.html").read_text()
     assert (html / "index.html").exists() and (html / "book" / "index.html").exists()
+    # the top page redirects to the root page with an inline empty icon (else the browser asks
+    # for /favicon.ico: a 404 in the console when that request beats the redirect)
+    top = (html / "index.html").read_text()
+    assert '<meta http-equiv="Refresh" content="0; url=book/index.html">' in top
+    assert '<link rel="icon" href="data:,">' in top
+    assert '<a href="book/index.html">' in top
     for asset in ("player.js", "player.css", "bookkit.css", "favicon.svg"):
         assert (html / "_static" / asset).exists(), asset
         assert asset in demo
