@@ -65,11 +65,16 @@ BUGS: dict[str, Bug] = {b.name: b for b in (
 )}
 
 
+NO_BUGS: frozenset[str] = frozenset()
+
+
 class BugError(ValueError):
     """An unknown bug-zoo variant."""
 
 
 def check_bug_names(names) -> frozenset[str]:
+    if not names:
+        return NO_BUGS
     if isinstance(names, str):
         names = [names] if names else []
     names = frozenset(names or ())

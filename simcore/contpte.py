@@ -92,15 +92,12 @@ def get_and_clear_ptes(pt: PageTable, addr: int, nr: int, costs: Costs, cont: in
             end_block = _block_start(pt, last, cont)
             if last != end_block + ((cont - 1) << pt.shift):
                 contpte_try_unfold(pt, last, costs, cont, bbml2)
-    first = pt.ptep(addr, 0)
-    pteval = pt.get(first)
+    pteval = pt.get(addr)
     dirty, young = pteval.dirty, pteval.young
-    for i in range(nr):
-        if i:
-            a = pt.ptep(addr, i)
-            e = pt.get(a)
-        else:                         # (the first entry was just read: reuse it)
-            a, e = first, pteval
+    pt.set(addr, PTE_NONE)
+    for i in range(1, nr):
+        a = pt.ptep(addr, i)
+        e = pt.get(a)
         dirty |= e.dirty
         young |= e.young
         pt.set(a, PTE_NONE)

@@ -82,11 +82,11 @@ def write_swap_ptes(ctx: Ctx, mm: Mm, addr: int, idx: int, nr: int, old: Pte,
 
     Returns the first and last swap offset written (for the trace).
     """
-    folio = ctx.sys.folio
+    folio, pt = ctx.sys.folio, mm.pt
     per_page_offset = "no-swap-offset" not in ctx.bugs
     for i in range(nr):
         offset = folio.swap_offset + idx + (i if per_page_offset else 0)
-        mm.pt.set(mm.pt.ptep(addr, i), swp_pte_prepare(folio.swap_type, offset, old, exclusive))
+        pt.set(pt.ptep(addr, i), swp_pte_prepare(folio.swap_type, offset, old, exclusive))
     ctx.costs.pte_writes += nr
     return folio.swap_offset + idx, offset
 
@@ -118,6 +118,7 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
                               anon_exclusive: bool) -> bool:
     """`ttu_anon_swapbacked_folio()` (merged refactor): one page; False = caller restores."""
     folio, mm, costs, faults = ctx.sys.folio, vma.mm, ctx.costs, ctx.sys.faults
+    tracing = ctx.trace is not None     # (looked up once: tested at every step)
     costs.sub_batches += 1
     if faults.pin:
         _pin_if_due(ctx, idx, 1)
@@ -129,7 +130,7 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
     costs.atomic_swap += 1
-    if ctx.trace is not None:
+    if tracing:
         ctx.emit("dup", "folio_dup_swap", f"swap count +1 for page {idx}", mm=mm.name, page=idx,
                  nr=1)
     if arch_unmap_one(mm, addr, pteval, costs,
@@ -139,7 +140,7 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
         ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for page {idx} not allocated",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
-    if ctx.trace is not None and mm.arch.has_arch_unmap_one and mm.arch.adi:
+    if tracing and mm.arch.has_arch_unmap_one and mm.arch.adi:
         ctx.emit("arch_unmap_one", "adi_save_tags",
                  f"save ADI tags of pfn {pteval.pfn:#x} for {addr:#x}", mm=mm.name, addr=addr,
                  page=idx, nr=1)
@@ -150,17 +151,17 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
                      f"page {idx} is exclusive but the folio may be pinned (-EBUSY)",
                      mm=mm.name, addr=addr, page=idx, nr=1)
             return False
-        if ctx.trace is not None:
+        if tracing:
             ctx.emit("share", "folio_try_share_anon_rmap_pte",
                      f"clear PG_anon_exclusive of page {idx} (2 barriers)", page=idx, nr=1)
     mm_prepare_for_swap_entries(mm, costs)
     add_mm_counter(mm, MM_ANONPAGES, -1)         # dec_mm_counter()
     add_mm_counter(mm, MM_SWAPENTS, 1)           # inc_mm_counter()
     costs.atomic_mm += 2
-    if ctx.trace is not None:
+    if tracing:
         ctx.emit("counters", "add_mm_counter", "MM_ANONPAGES -1, MM_SWAPENTS +1", mm=mm.name, nr=1)
     first, _last = write_swap_ptes(ctx, mm, addr, idx, 1, pteval, anon_exclusive)
-    if ctx.trace is not None:
+    if tracing:
         ctx.emit("swap_ptes", "set_pte_at",
                  f"swap PTE for page {idx}{' (exclusive)' if anon_exclusive else ''} "
                  f"naming slot {first}",
@@ -325,6 +326,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     from simcore.walk import PageVmaMappedWalk
 
     sys, costs = ctx.sys, ctx.costs
+    tracing = ctx.trace is not None     # (looked up once: tested at every step)
     folio, mm, arch = sys.folio, vma.mm, vma.mm.arch
     ps = arch.page_size
     bugs = ctx.bugs
@@ -338,7 +340,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     pvmw = PageVmaMappedWalk(folio, vma, folio_addr, costs)
     ret = True
     nr_pages = 1
-    if ctx.trace is not None:
+    if tracing:
         ctx.emit("start", "try_to_unmap_one", f"rmap walk of {mm.name}'s VMA "
                  f"[{vma.start:#x}, {vma.end:#x}) in mode {ctx.mode}", mm=mm.name)
     while pvmw.walk():
@@ -359,7 +361,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
         pteval = ptep_get(mm.pt, addr, costs, cont)
         idx = folio.page_index(pteval.pfn)
         anon_exclusive = folio.anon and bool(folio.anon_exclusive[idx])
-        if ctx.trace is not None:
+        if tracing:
             ctx.emit("walk", "page_vma_mapped_walk",
                      f"PTE at {addr:#x} maps page {idx}" +
                      (" (device-exclusive)" if pteval.kind == "device_exclusive" else ""),
@@ -369,7 +371,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
                                              cross_pmd=cross_pmd, respect_write=respect_write,
                                              sparc_guard=sparc_guard)
             costs.batches += 1
-            if ctx.trace is not None:
+            if tracing:
                 ctx.emit("batch", "folio_unmap_pte_batch", f"batch of {nr_pages} PTE(s)",
                          mm=mm.name, addr=addr, page=idx, nr=nr_pages)
             unfolds = costs.contpte_unfolds
@@ -378,24 +380,24 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
                 ctx.emit("unfold", "contpte_convert",
                          f"unfold {costs.contpte_unfolds - unfolds} CONT block(s)", mm=mm.name,
                          addr=addr)
-            if ctx.trace is not None:
+            if tracing:
                 ctx.emit("clear", "get_and_clear_ptes", f"clear {nr_pages} PTE(s)", mm=mm.name,
                          addr=addr, page=idx, nr=nr_pages)
             end = addr + nr_pages * ps
             if defer_flush:
                 set_tlb_ubc_flush_pending(sys.ubc, mm, pteval, addr, end, costs, nr_pages)
-                if ctx.trace is not None:
+                if tracing:
                     ctx.emit("tlb", "set_tlb_ubc_flush_pending",
                              f"queue a TLB flush of {nr_pages} page(s)", mm=mm.name, addr=addr,
                              nr=nr_pages)
             else:
                 flush_tlb_range(sys.ubc, mm, addr, end, costs, nr_pages)
-                if ctx.trace is not None:
+                if tracing:
                     ctx.emit("tlb", "flush_tlb_range", f"flush the TLB for {nr_pages} page(s)",
                              mm=mm.name, addr=addr, nr=nr_pages)
             if pteval.dirty:
                 folio_mark_dirty(folio)
-                if ctx.trace is not None:
+                if tracing:
                     ctx.emit("dirty", "folio_mark_dirty", "a cleared PTE was dirty: folio is dirty")
         else:   # device-exclusive: pte_clear(), no TLB work; never batched
             mm.pt.set(addr, PTE_NONE)
@@ -414,7 +416,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     for a in pvmw.rejected:
         ctx.emit("skip", "check_pte", "a swap PTE names a swap slot, not a pfn: skip it",
                  mm=mm.name, addr=a)
-    if ctx.trace is not None:
+    if tracing:
         ctx.emit("end", "try_to_unmap_one", f"returns {'true' if ret else 'false'}", mm=mm.name,
                  ok=ret)
     return ret

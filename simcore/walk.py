@@ -60,7 +60,8 @@ class PageVmaMappedWalk:
         """Advance to the next PTE mapping the folio; False when there is none left."""
         costs = self.costs
         pt, cont = self.pt, self.cont        # (locals: ptep_get is called directly below)
-        self.rejected = []
+        if self.rejected:
+            self.rejected = []
         addr = self.address
         if not self.started:
             self.started = True
