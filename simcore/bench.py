@@ -2,16 +2,23 @@
 
 * the cover-letter workload (256 MiB of 64 KiB folios = 65,536 PTEs, `simcore.workload`) in
   ``baseline`` and ``patched`` on arm64 and x86_64: simulated PTEs, the simulation's wall time
-  (best of 3) and CPU time, PTEs per second, peak memory (max RSS of a fresh subprocess per
-  measurement, so the figure is that run's alone), and the cost model's estimate of the
-  kernel's time beside the time the cover letter measured — target ≤ 1 s per mode, ≤ 300 MB;
+  and CPU time, PTEs per second, peak memory (max RSS of a fresh subprocess per measurement, so
+  the figure is that run's alone), and the cost model's estimate of the kernel's time beside the
+  time the cover letter measured — target ≤ 1 s per mode, ≤ 300 MB;
 * linearity: the simulation time of 4× the workload over 1× (64 → 256 MiB) — target ≤ 4.4;
 * a widget-update proxy: one 512-PTE scenario rebuilt from its description and run in all three
   modes with a trace (events only, as the live widgets ask for), median of 20 — target ≤ 100 ms.
 
+Timing on a shared machine: a virtual machine's speed drifts by half or more for seconds at a
+time (other guests on the same cores), which no process can see or control. So every
+measurement runs in its own fresh process, the measurements are made in ``--repeat`` rounds
+(default 5) that visit every configuration in turn, and a target is judged on the best round
+— the machine's own speed, as `timeit` does; the median and the slowest round are printed
+beside it so the drift stays visible.
+
 Every target is reported PASS or MISSED; the exit status is 0 either way (a benchmark, not a
-test). ``--quick`` runs one repetition and a smaller widget sample; ``--repeat N`` takes the
-best of N instead of 3 (useful on a busy machine).
+test). ``--quick`` runs one round and a smaller widget sample; ``--size`` benchmarks a smaller
+workload (the targets are stated for 256M).
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ def measure_workload(arch: str, mode: str, size: str, repeat: int) -> dict[str, 
             "costs": costs}
 
 
-def _subprocess(arch: str, mode: str, size: str, repeat: int) -> dict[str, Any]:
+def _subprocess(arch: str, mode: str, size: str, repeat: int = 1) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "simcore.bench", "--one", arch, mode, size, str(repeat)]
     # one core: numpy's BLAS thread pool would otherwise spin up idle threads (the CPU column
     # counts every thread of the process)
@@ -67,6 +74,26 @@ def _subprocess(arch: str, mode: str, size: str, repeat: int) -> dict[str, Any]:
            "MKL_NUM_THREADS": "1"}
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout)
+
+
+def measure_rounds(configs: list[tuple[str, str, str]], rounds: int) -> list[dict[str, Any]]:
+    """Each configuration once per round, in turn, each in a fresh process; merged per config.
+
+    The merged row keeps the best round's wall and CPU time (``wall``, ``cpu``), every round's
+    wall time (``walls``), and the largest peak memory of any round.
+    """
+    runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {c: [] for c in configs}
+    for _ in range(rounds):
+        for c in configs:
+            runs[c].append(_subprocess(*c))
+    merged = []
+    for c in configs:
+        best = min(runs[c], key=lambda r: r["wall"])
+        merged.append({**best, "walls": [r["wall"] for r in runs[c]],
+                       "cpu": min(r["cpu"] for r in runs[c]),
+                       "peak_mb": max(r["peak_mb"] for r in runs[c]),
+                       "ok": all(r["ok"] for r in runs[c])})
+    return merged
 
 
 # -- the widget proxy ---------------------------------------------------------------------------
@@ -100,26 +127,46 @@ def measure_widget(n: int = 20, snapshots: bool = False) -> dict[str, Any]:
 
 
 # -- the report ---------------------------------------------------------------------------------
-def _flag(ok: bool) -> str:
-    return "PASS" if ok else "MISSED"
+def _size_text(nbytes: int) -> str:
+    return f"{nbytes >> 20}M" if nbytes % (1 << 20) == 0 else f"{nbytes >> 10}K"
+
+
+def _flag(ok: bool | None) -> str:
+    return "n/a" if ok is None else "PASS" if ok else "MISSED"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m simcore.bench", description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="one repetition, fewer widget runs")
+    from simcore.cli import Parser, UsageError
+    from simcore.workload import WorkloadError, build, parse_size
+
+    ap = Parser(prog="python -m simcore.bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="one round, fewer widget runs")
     ap.add_argument("--json", action="store_true", help="print the measurements as JSON")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="repetitions per measurement, the best counts (default 3)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="rounds of measurements, the best counts (default 5)")
+    ap.add_argument("--size", default=SIZE,
+                    help=f"workload size, 4× the linearity baseline (default {SIZE})")
     ap.add_argument("--one", nargs=4, metavar=("ARCH", "MODE", "SIZE", "REPEAT"),
                     help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+        if args.repeat < 1:
+            raise UsageError(f"--repeat: must be at least 1, not {args.repeat}")
+        size = parse_size(args.size)
+        small = _size_text(size // 4)
+        for s in (args.size, small):
+            build(s, FOLIO, "arm64")
+    except (UsageError, WorkloadError) as exc:
+        msg = str(exc) if not isinstance(exc, WorkloadError) else f"--size: {exc}"
+        print(f"python -m simcore.bench: error: {msg}", file=sys.stderr)
+        return 2
     if args.one:
-        arch, mode, size, repeat = args.one
-        print(json.dumps(measure_workload(arch, mode, size, int(repeat))))
+        arch, mode, size_, repeat = args.one
+        print(json.dumps(measure_workload(arch, mode, size_, int(repeat))))
         return 0
 
     t_start = time.perf_counter()
-    repeat = 1 if args.quick else max(1, args.repeat)
+    rounds = 1 if args.quick else args.repeat
     from simcore import costmodel
 
     t0 = time.perf_counter()
@@ -127,28 +174,37 @@ def main(argv: list[str] | None = None) -> int:
     t_cal = time.perf_counter() - t0
     measured = {(m.arch, m.mode): m.ns for m in costmodel.MEASUREMENTS}
 
-    rows = [_subprocess(a, m, SIZE, repeat) for a in ARCHES for m in MODES]
-    small = {m: _subprocess("arm64", m, "64M", repeat) for m in MODES}
+    # the targets and the cover letter's times are for its 256 MiB; a --size run only reports
+    cover_letter = size == parse_size(SIZE)
+    big_configs = [(a, m, args.size) for a in ARCHES for m in MODES]
+    merged = measure_rounds(big_configs + [("arm64", m, small) for m in MODES], rounds)
+    rows, small_rows = merged[:len(big_configs)], merged[len(big_configs):]
+    small_by_mode = {r["mode"]: r for r in small_rows}
     widget = measure_widget(5 if args.quick else 20)
 
-    targets: list[tuple[str, str, bool]] = []
+    targets: list[tuple[str, str, bool | None]] = []   # None: not judged at this --size
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    lines = [f"simcore bench — workload {SIZE} of {FOLIO} folios (MADV_PAGEOUT, cover letter); "
-             f"best of {repeat}; load average {load:.2f} on {os.cpu_count()} CPU(s)", ""]
-    hdr = (f"{'arch':7} {'mode':9} {'PTEs':>7} {'sim wall s':>10} {'sim cpu s':>9} "
-           f"{'PTEs/s':>9} {'peak MB':>8} {'model ms':>9} {'kernel ms':>10} {'model/kern':>10}")
+    lines = [f"simcore bench — workload {args.size} of {FOLIO} folios (MADV_PAGEOUT"
+             f"{', as in the cover letter' if cover_letter else ''}); best of {rounds} round(s), "
+             f"each measurement in a fresh process; load average {load:.2f} on "
+             f"{os.cpu_count()} CPU(s)", ""]
+    hdr = (f"{'arch':7} {'mode':9} {'PTEs':>7} {'sim wall s':>10} {'median':>7} {'slowest':>7} "
+           f"{'sim cpu s':>9} {'PTEs/s':>9} {'peak MB':>8} {'model ms':>9} {'kernel ms':>10} "
+           f"{'model/kern':>10}")
     lines += [hdr, "-" * len(hdr)]
     for r in rows:
         est = costmodel.estimate_ns(r["costs"], r["arch"], r["nr_folios"], cal,
                                     folio_bytes=r["folio_bytes"])
-        kern = measured.get((r["arch"], r["mode"]))
+        kern = measured.get((r["arch"], r["mode"])) if cover_letter else None
         lines.append(f"{r['arch']:7} {r['mode']:9} {r['nr_ptes']:>7} {r['wall']:>10.3f} "
+                     f"{statistics.median(r['walls']):>7.3f} {max(r['walls']):>7.3f} "
                      f"{r['cpu']:>9.3f} {r['nr_ptes'] / r['wall']:>9.0f} {r['peak_mb']:>8.1f} "
                      f"{est / 1e6:>9.2f} {kern / 1e6 if kern else float('nan'):>10.2f} "
                      f"{est / kern if kern else float('nan'):>10.4f}")
         targets.append((f"{r['arch']} {r['mode']}: {r['nr_ptes']} PTEs simulated in "
                         f"{r['wall']:.3f} s", f"≤ {TARGET_SECONDS:g} s",
-                        r["wall"] <= TARGET_SECONDS and r["ok"]))
+                        (r["wall"] <= TARGET_SECONDS and r["ok"]) if cover_letter
+                        else (None if r["ok"] else False)))
         targets.append((f"{r['arch']} {r['mode']}: peak memory {r['peak_mb']:.0f} MB",
                         f"≤ {TARGET_MB:g} MB", r["peak_mb"] <= TARGET_MB))
     lines.append("")
@@ -162,15 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(f"cost model: default calibration computed by code in {t_cal:.2f} s, largest "
                  f"residual {cal.max_abs_residual_pct():.4f} %; sparc64 uncalibrated")
     lines.append("")
-    lines.append("linearity (arm64, 64 MiB → 256 MiB = 4× the PTEs):")
+    lines.append(f"linearity (arm64, {small} → {args.size} = 4× the PTEs):")
     for m in MODES:
         big = next(r for r in rows if r["arch"] == "arm64" and r["mode"] == m)
-        ratio = big["wall"] / small[m]["wall"]
-        cpu_ratio = big["cpu"] / small[m]["cpu"]
-        lines.append(f"  {m:9} {small[m]['wall']:.3f} s → {big['wall']:.3f} s: ×{ratio:.2f} "
+        ratio = big["wall"] / small_by_mode[m]["wall"]
+        cpu_ratio = big["cpu"] / small_by_mode[m]["cpu"]
+        lines.append(f"  {m:9} {small_by_mode[m]['wall']:.3f} s → {big['wall']:.3f} s: "
+                     f"×{ratio:.2f} "
                      f"(cpu ×{cpu_ratio:.2f})")
         targets.append((f"linearity {m}: 4× the PTEs took ×{ratio:.2f} the time",
-                        f"≤ {TARGET_LINEAR:g}", ratio <= TARGET_LINEAR))
+                        f"≤ {TARGET_LINEAR:g}", ratio <= TARGET_LINEAR if cover_letter else None))
     lines.append("")
     lines.append(f"widget-update proxy: {widget_scenario()['name']}, from_dict + 3 modes with a "
                  f"trace ({widget['events']} events): median {widget['median_ms']:.1f} ms, max "
@@ -180,19 +237,22 @@ def main(argv: list[str] | None = None) -> int:
     targets.append((f"widget update median {widget['median_ms']:.1f} ms",
                     f"≤ {TARGET_WIDGET_MS:g} ms", widget["median_ms"] <= TARGET_WIDGET_MS))
     lines.append("")
-    lines.append("targets (DESIGN.md §6):")
+    lines.append("targets (DESIGN.md §6):" if cover_letter else
+                 f"targets (DESIGN.md §6): the time targets are for {SIZE}, not judged at "
+                 f"{args.size}")
     for what, target, ok in targets:
         lines.append(f"  {_flag(ok):6} {what}  (target {target})")
-    missed = [t for t in targets if not t[2]]
+    judged = [t for t in targets if t[2] is not None]
+    missed = [t for t in judged if not t[2]]
     lines.append("")
-    lines.append(f"{len(targets) - len(missed)}/{len(targets)} targets met"
+    lines.append(f"{len(judged) - len(missed)}/{len(judged)} targets met"
                  + (f"; MISSED: {len(missed)}" if missed else "")
                  + f"; bench took {time.perf_counter() - t_start:.0f} s")
     if missed and load > (os.cpu_count() or 1):
         lines.append("note: the machine was busy (load average above the CPU count); wall "
                      "times include waiting for a CPU — compare the cpu column")
     if args.json:
-        print(json.dumps({"rows": rows, "linearity_small": small, "widget": widget,
+        print(json.dumps({"rows": rows, "linearity_small": small_by_mode, "widget": widget,
                           "targets": [{"what": w, "target": t, "ok": o} for w, t, o in targets]},
                          indent=1))
     else:

@@ -1,0 +1,104 @@
+"""simcore.bench: how measurements are merged and judged, and its command line.
+
+No timing assertions (the figures themselves are what `make bench` is for): the measurements
+are replaced by fixed numbers where the judging is tested, and the one real run is tiny.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simcore import bench
+from simcore.workload import parse_size
+
+
+def _fake(walls: dict[tuple[str, str, str], list[float]], peak: float = 50.0):
+    """A stand-in for the per-measurement subprocess: the next wall time of each config."""
+    calls: list[tuple[str, str, str]] = []
+
+    def run(arch: str, mode: str, size: str, repeat: int = 1) -> dict:
+        calls.append((arch, mode, size))
+        wall = walls[(arch, mode, size)][sum(c == (arch, mode, size) for c in calls) - 1]
+        nr = parse_size(size) // 4096
+        return {"arch": arch, "mode": mode, "size": size, "nr_ptes": nr, "nr_folios": nr // 16,
+                "folio_bytes": 65536, "ok": True, "wall": wall, "cpu": wall, "walls": [wall],
+                "peak_mb": peak + wall, "costs": {}}
+
+    return run, calls
+
+
+def test_rounds_visit_every_config_in_turn_and_keep_the_best():
+    configs = [("arm64", "baseline", "256M"), ("arm64", "patched", "256M")]
+    run, calls = _fake({configs[0]: [1.3, 0.9, 1.1], configs[1]: [0.4, 0.5, 0.3]})
+    bench._subprocess, saved = run, bench._subprocess
+    try:
+        rows = bench.measure_rounds(configs, 3)
+    finally:
+        bench._subprocess = saved
+    assert calls == configs * 3                       # interleaved, not config after config
+    assert [r["wall"] for r in rows] == [0.9, 0.3]
+    assert rows[0]["walls"] == [1.3, 0.9, 1.1]
+    assert rows[0]["peak_mb"] == pytest.approx(51.3)  # the largest of any round
+    assert rows[1]["cpu"] == 0.3
+
+
+def _judged_lines(monkeypatch, capsys, baseline_walls, small_wall=0.25):
+    walls = {}
+    for arch in bench.ARCHES:
+        for mode in bench.MODES:
+            walls[(arch, mode, "256M")] = (baseline_walls if (arch, mode) == ("arm64", "baseline")
+                                           else [0.5, 0.5])
+    for mode in bench.MODES:
+        walls[("arm64", mode, "64M")] = [small_wall, small_wall]
+    run, _calls = _fake(walls)
+    monkeypatch.setattr(bench, "_subprocess", run)
+    monkeypatch.setattr(bench, "measure_widget",
+                        lambda n=20, snapshots=False: {"median_ms": 40.0, "max_ms": 50.0, "n": n,
+                                                       "events": 1, "snapshots": False})
+    assert bench.main(["--repeat", "2"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_targets_are_judged_on_the_best_round(monkeypatch, capsys):
+    out = _judged_lines(monkeypatch, capsys, [1.4, 0.95])
+    assert any(line.strip().startswith("PASS   arm64 baseline: 65536 PTEs simulated in 0.950 s")
+               for line in out), out
+    row = next(line for line in out if line.startswith("arm64   baseline"))
+    assert row.split()[3:6] == ["0.950", "1.175", "1.400"]     # best, median, slowest
+    out = _judged_lines(monkeypatch, capsys, [1.4, 1.05])
+    assert any(line.strip().startswith("MISSED arm64 baseline: 65536 PTEs simulated in 1.050 s")
+               for line in out), out
+    assert out[-1].startswith("10/11 targets met; MISSED: 1")
+
+
+def test_linearity_compares_best_with_best(monkeypatch, capsys):
+    out = _judged_lines(monkeypatch, capsys, [0.9, 0.9], small_wall=0.2)
+    assert any("MISSED linearity baseline: 4× the PTEs took ×4.50" in line for line in out), out
+    assert any("PASS   linearity patched: 4× the PTEs took ×2.50" in line for line in out), out
+
+
+def test_a_small_size_runs_for_real_and_does_not_judge_the_time_targets(capsys):
+    assert bench.main(["--quick", "--size", "1M", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {(r["arch"], r["mode"]) for r in doc["rows"]} == {
+        (a, m) for a in bench.ARCHES for m in bench.MODES}
+    assert all(r["ok"] and r["nr_ptes"] == 256 and r["size"] == "1M" for r in doc["rows"])
+    assert {r["size"] for r in doc["linearity_small"].values()} == {"256K"}
+    time_targets = [t for t in doc["targets"] if "simulated" in t["what"]
+                    or "linearity" in t["what"]]
+    assert time_targets and all(t["ok"] is None for t in time_targets)
+    assert all(t["ok"] for t in doc["targets"] if "peak memory" in t["what"])
+
+
+@pytest.mark.parametrize("argv, flag", [(["--size", "3X"], "--size"),
+                                        (["--repeat", "0"], "--repeat"),
+                                        (["--repeat", "two"], "--repeat"),
+                                        (["--bogus"], "--bogus")])
+def test_bad_flags_are_one_line_and_exit_2(argv, flag, capsys):
+    assert bench.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"python -m simcore.bench: error: {flag}")
