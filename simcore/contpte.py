@@ -29,8 +29,7 @@ def ptep_get(pt: PageTable, addr: int, costs: Costs, cont: int) -> Pte:
     """`ptep_get()`: one load; on a valid arm64 CONT PTE, `contpte_ptep_get()`'s block scan."""
     costs.ptep_get += 1
     costs.pte_reads += 1
-    table = pt.tables.get(addr >> pt.table_shift)     # (PageTable.get inlined: hottest read)
-    pte = PTE_NONE if table is None else table[(addr >> pt.shift) & pt.index_mask]
+    pte = pt.get(addr)
     if not (cont and pte.cont and pte.kind == "present"):
         return pte
     dirty = young = False

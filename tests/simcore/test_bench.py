@@ -70,7 +70,8 @@ def test_targets_are_judged_on_the_best_round(monkeypatch, capsys):
     out = _judged_lines(monkeypatch, capsys, [1.4, 1.05])
     assert any(line.strip().startswith("MISSED arm64 baseline: 65536 PTEs simulated in 1.050 s")
                for line in out), out
-    assert out[-1].startswith("10/11 targets met; MISSED: 1")
+    # (a note about a busy machine may follow, depending on the real load average)
+    assert any(line.startswith("10/11 targets met; MISSED: 1") for line in out), out
 
 
 def test_linearity_compares_best_with_best(monkeypatch, capsys):
