@@ -5,7 +5,8 @@
   and CPU time, PTEs per second, peak memory (max RSS of a fresh subprocess per measurement, so
   the figure is that run's alone), and the cost model's estimate of the kernel's time beside the
   time the cover letter measured — target ≤ 1 s per mode, ≤ 300 MB;
-* linearity: the simulation time of 4× the workload over 1× (64 → 256 MiB) — target ≤ 4.4;
+* linearity: the simulation time of 4× the workload over 1× (64 → 256 MiB), measured as
+  adjacent pairs in one process (1×, 4×, 1×, 4×, …) and judged on the median pair — target ≤ 4.4;
 * a widget-update proxy: one 512-PTE scenario rebuilt from its description and run in all three
   modes with a trace (events only, as the live widgets ask for), median of 20 — target ≤ 100 ms.
 
@@ -14,7 +15,8 @@ time (other guests on the same cores), which no process can see or control. So e
 measurement runs in its own fresh process, the measurements are made in ``--repeat`` rounds
 (default 5) that visit every configuration in turn, and a target is judged on the best round
 — the machine's own speed, as `timeit` does; the median and the slowest round are printed
-beside it so the drift stays visible.
+beside it so the drift stays visible. A ratio of two best rounds would compare two different
+moments of the machine, so linearity is judged on pairs measured back to back instead.
 
 Every target is reported PASS or MISSED; the exit status is 0 either way (a benchmark, not a
 test). ``--quick`` runs one round and a smaller widget sample; ``--size`` benchmarks a smaller
@@ -66,8 +68,36 @@ def measure_workload(arch: str, mode: str, size: str, repeat: int) -> dict[str, 
             "costs": costs}
 
 
+def measure_linearity(mode: str, small: str, big: str, rounds: int) -> dict[str, Any]:
+    """arm64 ``small`` and ``big`` workloads timed alternately: the ratio of each adjacent pair."""
+    from simcore import workload
+
+    ws = {s: workload.build(s, FOLIO, "arm64") for s in (small, big)}
+    pairs = []
+    for _ in range(rounds):
+        pair = []
+        for s in (small, big):
+            st = workload.instantiate(ws[s])
+            t0 = time.perf_counter()
+            workload.unmap_all(st, mode)
+            pair.append(time.perf_counter() - t0)
+            del st
+        pairs.append(pair)
+    ratios = [b / a for a, b in pairs]
+    return {"mode": mode, "small": small, "big": big, "pairs": pairs, "ratios": ratios,
+            "ratio": statistics.median(ratios)}
+
+
 def _subprocess(arch: str, mode: str, size: str, repeat: int = 1) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "simcore.bench", "--one", arch, mode, size, str(repeat)]
+    return _child("--one", arch, mode, size, str(repeat))
+
+
+def _linearity_subprocess(mode: str, small: str, big: str, rounds: int) -> dict[str, Any]:
+    return _child("--pairs", mode, small, big, str(rounds))
+
+
+def _child(*argv: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "simcore.bench", *argv]
     # one core: numpy's BLAS thread pool would otherwise spin up idle threads (the CPU column
     # counts every thread of the process)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
@@ -148,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"workload size, 4× the linearity baseline (default {SIZE})")
     ap.add_argument("--one", nargs=4, metavar=("ARCH", "MODE", "SIZE", "REPEAT"),
                     help=argparse.SUPPRESS)
+    ap.add_argument("--pairs", nargs=4, metavar=("MODE", "SMALL", "BIG", "ROUNDS"),
+                    help=argparse.SUPPRESS)
     try:
         args = ap.parse_args(argv)
         if args.repeat < 1:
@@ -164,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         arch, mode, size_, repeat = args.one
         print(json.dumps(measure_workload(arch, mode, size_, int(repeat))))
         return 0
+    if args.pairs:
+        mode, small_, big_, rounds_ = args.pairs
+        print(json.dumps(measure_linearity(mode, small_, big_, int(rounds_))))
+        return 0
 
     t_start = time.perf_counter()
     rounds = 1 if args.quick else args.repeat
@@ -177,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     # the targets and the cover letter's times are for its 256 MiB; a --size run only reports
     cover_letter = size == parse_size(SIZE)
     big_configs = [(a, m, args.size) for a in ARCHES for m in MODES]
-    merged = measure_rounds(big_configs + [("arm64", m, small) for m in MODES], rounds)
-    rows, small_rows = merged[:len(big_configs)], merged[len(big_configs):]
-    small_by_mode = {r["mode"]: r for r in small_rows}
+    rows = measure_rounds(big_configs, rounds)
+    linearity = {m: _linearity_subprocess(m, small, args.size, rounds) for m in MODES}
     widget = measure_widget(5 if args.quick else 20)
 
     targets: list[tuple[str, str, bool | None]] = []   # None: not judged at this --size
@@ -218,15 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(f"cost model: default calibration computed by code in {t_cal:.2f} s, largest "
                  f"residual {cal.max_abs_residual_pct():.4f} %; sparc64 uncalibrated")
     lines.append("")
-    lines.append(f"linearity (arm64, {small} → {args.size} = 4× the PTEs):")
+    lines.append(f"linearity (arm64, {small} → {args.size} = 4× the PTEs, timed back to back in "
+                 f"one process):")
     for m in MODES:
-        big = next(r for r in rows if r["arch"] == "arm64" and r["mode"] == m)
-        ratio = big["wall"] / small_by_mode[m]["wall"]
-        cpu_ratio = big["cpu"] / small_by_mode[m]["cpu"]
-        lines.append(f"  {m:9} {small_by_mode[m]['wall']:.3f} s → {big['wall']:.3f} s: "
-                     f"×{ratio:.2f} "
-                     f"(cpu ×{cpu_ratio:.2f})")
-        targets.append((f"linearity {m}: 4× the PTEs took ×{ratio:.2f} the time",
+        lin = linearity[m]
+        ratio = lin["ratio"]
+        lines.append(f"  {m:9} median ×{ratio:.2f} over {len(lin['ratios'])} pair(s) (×"
+                     f"{min(lin['ratios']):.2f} … ×{max(lin['ratios']):.2f}); best times "
+                     f"{min(a for a, _b in lin['pairs']):.3f} s → "
+                     f"{min(b for _a, b in lin['pairs']):.3f} s")
+        targets.append((f"linearity {m}: 4× the PTEs took ×{ratio:.2f} the time (median pair)",
                         f"≤ {TARGET_LINEAR:g}", ratio <= TARGET_LINEAR if cover_letter else None))
     lines.append("")
     lines.append(f"widget-update proxy: {widget_scenario()['name']}, from_dict + 3 modes with a "
@@ -252,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append("note: the machine was busy (load average above the CPU count); wall "
                      "times include waiting for a CPU — compare the cpu column")
     if args.json:
-        print(json.dumps({"rows": rows, "linearity_small": small_by_mode, "widget": widget,
+        print(json.dumps({"rows": rows, "linearity": linearity, "widget": widget,
                           "targets": [{"what": w, "target": t, "ok": o} for w, t, o in targets]},
                          indent=1))
     else:

@@ -44,16 +44,19 @@ def test_rounds_visit_every_config_in_turn_and_keep_the_best():
     assert rows[1]["cpu"] == 0.3
 
 
-def _judged_lines(monkeypatch, capsys, baseline_walls, small_wall=0.25):
+def _judged_lines(monkeypatch, capsys, baseline_walls, pairs=None):
+    pairs = pairs or {m: [(0.25, 0.9), (0.3, 1.0), (0.2, 0.8)] for m in bench.MODES}
     walls = {}
     for arch in bench.ARCHES:
         for mode in bench.MODES:
             walls[(arch, mode, "256M")] = (baseline_walls if (arch, mode) == ("arm64", "baseline")
                                            else [0.5, 0.5])
-    for mode in bench.MODES:
-        walls[("arm64", mode, "64M")] = [small_wall, small_wall]
     run, _calls = _fake(walls)
     monkeypatch.setattr(bench, "_subprocess", run)
+    monkeypatch.setattr(bench, "_linearity_subprocess", lambda mode, small, big, rounds: {
+        "mode": mode, "pairs": [[a, b] for a, b in pairs[mode]],
+        "ratios": [b / a for a, b in pairs[mode]],
+        "ratio": sorted(b / a for a, b in pairs[mode])[len(pairs[mode]) // 2]})
     monkeypatch.setattr(bench, "measure_widget",
                         lambda n=20, snapshots=False: {"median_ms": 40.0, "max_ms": 50.0, "n": n,
                                                        "events": 1, "snapshots": False})
@@ -74,10 +77,15 @@ def test_targets_are_judged_on_the_best_round(monkeypatch, capsys):
     assert any(line.startswith("10/11 targets met; MISSED: 1") for line in out), out
 
 
-def test_linearity_compares_best_with_best(monkeypatch, capsys):
-    out = _judged_lines(monkeypatch, capsys, [0.9, 0.9], small_wall=0.2)
-    assert any("MISSED linearity baseline: 4× the PTEs took ×4.50" in line for line in out), out
-    assert any("PASS   linearity patched: 4× the PTEs took ×2.50" in line for line in out), out
+def test_linearity_is_judged_on_the_median_of_adjacent_pairs(monkeypatch, capsys):
+    # best small (0.15) over best big (0.8) would be ×5.33; the pairs say ×4.0 (median)
+    pairs = {"baseline": [(0.2, 0.8), (0.15, 0.9), (0.25, 1.0)],
+             "patched": [(0.1, 0.5), (0.1, 0.45), (0.1, 0.42)]}
+    out = _judged_lines(monkeypatch, capsys, [0.9, 0.9], pairs)
+    assert any("PASS   linearity baseline: 4× the PTEs took ×4.00" in line for line in out), out
+    assert any("MISSED linearity patched: 4× the PTEs took ×4.50" in line for line in out), out
+    assert any("baseline  median ×4.00 over 3 pair(s) (×4.00 … ×6.00)" in line
+               for line in out), out
 
 
 def test_a_small_size_runs_for_real_and_does_not_judge_the_time_targets(capsys):
@@ -86,7 +94,10 @@ def test_a_small_size_runs_for_real_and_does_not_judge_the_time_targets(capsys):
     assert {(r["arch"], r["mode"]) for r in doc["rows"]} == {
         (a, m) for a in bench.ARCHES for m in bench.MODES}
     assert all(r["ok"] and r["nr_ptes"] == 256 and r["size"] == "1M" for r in doc["rows"])
-    assert {r["size"] for r in doc["linearity_small"].values()} == {"256K"}
+    lin = doc["linearity"]
+    assert set(lin) == set(bench.MODES)
+    assert all(v["small"] == "256K" and v["big"] == "1M" and len(v["pairs"]) == 1
+               and v["ratio"] == v["ratios"][0] > 0 for v in lin.values())
     time_targets = [t for t in doc["targets"] if "simulated" in t["what"]
                     or "linearity" in t["what"]]
     assert time_targets and all(t["ok"] is None for t in time_targets)
