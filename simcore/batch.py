@@ -11,6 +11,8 @@ block. The arm64 CONT bit itself is compared like any other bit (raw `pte_same`)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from simcore.contpte import ptep_get
 from simcore.costs import Costs
 from simcore.folio import Folio
@@ -65,6 +67,28 @@ def pmd_addr_end(addr: int, end: int, pmd_size: int) -> int:
     return min(boundary, end)
 
 
+def unmap_batch_refused(folio: Folio, mode: str, arch_name: str, sparc_guard: bool = True,
+                        hwpoison: bool = False) -> str | None:
+    """The guard of `folio_unmap_pte_batch()` that makes it return 1 for this folio, or None.
+
+    One of ``"hwpoison"``, ``"small"`` (not a large folio), ``"per-pte"`` (no batching before
+    2025), ``"baseline-swapbacked"`` (anon swap-backed, before the series) and
+    ``"sparc64-swapbacked"`` (anon swap-backed on sparc64, with the series).
+    """
+    if hwpoison:
+        return "hwpoison"
+    if not folio.large:
+        return "small"
+    if mode == "per-pte":
+        return "per-pte"
+    if folio.anon and folio.swapbacked:
+        if mode == "baseline":
+            return "baseline-swapbacked"
+        if sparc_guard and arch_name == "sparc64":
+            return "sparc64-swapbacked"
+    return None
+
+
 def folio_unmap_pte_batch(folio: Folio, vma: Vma, addr: int, pte: Pte, mode: str,
                           costs: Costs, cross_pmd: bool = False, respect_write: bool = True,
                           sparc_guard: bool = True, hwpoison: bool = False) -> int:
@@ -81,14 +105,45 @@ def folio_unmap_pte_batch(folio: Folio, vma: Vma, addr: int, pte: Pte, mode: str
     zoo (no PMD cap; the pre-2026 lazyfree rule that ignored write and soft-dirty; batching
     sparc64's anon swap-backed folios anyway).
     """
-    if hwpoison or not folio.large or mode == "per-pte":
-        return 1
-    anon_swapbacked = folio.anon and folio.swapbacked
-    if anon_swapbacked and (mode == "baseline" or (sparc_guard and vma.mm.arch.name == "sparc64")):
-        return 1
     arch = vma.mm.arch
+    if unmap_batch_refused(folio, mode, arch.name, sparc_guard, hwpoison):
+        return 1
     end = vma.end if cross_pmd else pmd_addr_end(addr, vma.end, arch.pmd_size)
     max_nr = (end - addr) >> arch.page_shift
     flags = FPB_RESPECT_WRITE | FPB_RESPECT_SOFT_DIRTY if respect_write else 0
     return folio_pte_batch_flags(folio, vma.mm.pt, addr, pte, max_nr, flags, costs,
                                  arch.cont_ptes)
+
+
+# -- naming the rule that ended a batch (explanations only; the functions above decide) -------
+def batch_stop_rules(folio: Folio, vma: Vma, folio_addr: int, pte_at: Callable[[int], Pte],
+                     page: int, nr: int) -> list[str]:
+    """Why the batch of pages [page, page+nr) that simcore chose did not take page+nr too.
+
+    ``folio_addr`` is where the folio's page 0 sits in ``vma``, ``pte_at`` reads a PTE as it was
+    before the unmap. The rules are those of `folio_unmap_pte_batch()` and
+    `folio_pte_batch_flags()`, as codes: ``"folio-end"``, ``"vma-end"``, ``"pmd-boundary"``
+    (the caps; folio end and VMA end can hold together), else the first PTE after the batch:
+    ``"not-present"``, ``"write"``, ``"soft-dirty"`` (FPB_RESPECT_WRITE / _SOFT_DIRTY), or
+    ``"other"``.
+    """
+    arch = vma.mm.arch
+    end_page = page + nr
+    end_addr = folio_addr + end_page * arch.page_size
+    caps = []
+    if end_page >= folio.nr_pages:
+        caps.append("folio-end")
+    if end_addr >= vma.end:
+        caps.append("vma-end")
+    elif end_addr % arch.pmd_size == 0:
+        caps.append("pmd-boundary")
+    if caps:
+        return caps
+    first, nxt = pte_at(folio_addr + page * arch.page_size), pte_at(end_addr)
+    if nxt.kind != "present":
+        return ["not-present"]
+    if nxt.write != first.write:
+        return ["write"]
+    if nxt.soft_dirty != first.soft_dirty:
+        return ["soft-dirty"]
+    return ["other"]

@@ -2,8 +2,8 @@
 
 Batches come from simcore's `folio_unmap_pte_batch()` / `folio_pte_batch_flags()`; this module
 picks scenarios, runs them and shapes HTML. `stop_reasons()` only *labels* where a batch
-simcore chose ended (it reads the scenario's initial PTEs at the first slot after the batch);
-it never decides a batch.
+simcore chose ended, with the rule `simcore.batch.batch_stop_rules()` names; it never decides
+a batch.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from bookkit.frames import player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import folio_scenario
 from simcore import report
+from simcore.batch import batch_stop_rules, unmap_batch_refused
+from simcore.pte import PTE_NONE
 from simcore.scenario import ScenarioError
 
 CHAPTER = "batching"
@@ -100,51 +102,32 @@ def scenario(order: int = 4, kind: str = "swap-backed", vma_start_page: Any = 0,
 
 
 # -- where did each batch stop? ------------------------------------------------------------------
-def mode_batches_folio(mode: str, system) -> bool:
-    """Whether `folio_unmap_pte_batch()` may return more than 1 for this folio in ``mode``.
-
-    The rule as simcore's docstring states it: never in ``per-pte``; anon swap-backed folios
-    only in ``patched`` and not on sparc64. (Used to label, not to decide.)
-    """
-    swapbacked = system.initial["folio"]["swapbacked"]
-    if mode == "per-pte":
-        return False
-    if swapbacked and (mode == "baseline" or system.arch.name == "sparc64"):
-        return False
-    return True
+#: simcore.batch.batch_stop_rules() codes, as the batch table's labels
+STOP_LABELS = {"folio-end": "folio end", "vma-end": "VMA end",
+               "pmd-boundary": "page-table (PMD) boundary",
+               "not-present": "{kind} at page {page}",
+               "write": "the write bit changes at page {page}",
+               "soft-dirty": "the soft-dirty bit changes at page {page}",
+               "other": "page {page}'s PTE differs in another respected bit"}
+KIND_LABELS = {"none": "a none PTE", "device_exclusive": "a device-exclusive (non-present) entry",
+               "swap": "a swap PTE", "present": "a present PTE"}
 
 
 def stop_reasons(system, mode: str, batch: dict[str, Any]) -> list[str]:
-    """Why a batch simcore chose ended where it did, read from the initial page tables."""
-    if not mode_batches_folio(mode, system):
+    """Why a batch simcore chose ended where it did (simcore's rule codes, as labels)."""
+    folio = system.folio.copy()
+    folio.swapbacked = system.initial["folio"]["swapbacked"]      # (a run may change it)
+    if unmap_batch_refused(folio, mode, system.arch.name):
         return ["this mode does not batch this folio (nr_pages = 1)"]
+    mm, page = system.mms[batch["mm"]], batch["start_page"]
+    base = next(b for v, b in system.mappings if v.mm is mm)
     ps = system.arch.page_size
-    nr_pages = system.folio.nr_pages
-    vma, base = next((v, b) for v, b in system.mappings if v.mm.name == batch["mm"])
-    end_page = batch["start_page"] + batch["nr"]
-    end_addr = base + end_page * ps
-    reasons = []
-    if end_page >= nr_pages:
-        reasons.append("folio end")
-    if end_addr >= vma.end:
-        reasons.append("VMA end")
-    elif end_addr % system.arch.pmd_size == 0:
-        reasons.append("page-table (PMD) boundary")
-    if reasons:
-        return reasons
-    first = system.initial_ptes[(batch["mm"], base + batch["start_page"] * ps)]
-    nxt = system.initial_ptes[(batch["mm"], end_addr)]
-    if nxt.kind == "none":
-        return [f"a none PTE at page {end_page}"]
-    if nxt.kind == "device_exclusive":
-        return [f"a device-exclusive (non-present) entry at page {end_page}"]
-    if nxt.kind == "swap":
-        return [f"a swap PTE at page {end_page}"]
-    if nxt.write != first.write:
-        return [f"the write bit changes at page {end_page}"]
-    if nxt.soft_dirty != first.soft_dirty:
-        return [f"the soft-dirty bit changes at page {end_page}"]
-    return [f"page {end_page}'s PTE differs in another respected bit"]
+    end_page = page + batch["nr"]
+    initial = {a: pte for (name, a), pte in system.initial_ptes.items() if name == mm.name}
+    codes = batch_stop_rules(folio, mm.find_vma(base + page * ps), base,
+                             lambda a: initial.get(a, PTE_NONE), page, batch["nr"])
+    kind = KIND_LABELS[initial.get(base + end_page * ps, PTE_NONE).kind]
+    return [STOP_LABELS[c].format(page=end_page, kind=kind) for c in codes]
 
 
 def batch_rows(result) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ state of the scenario (a freshly built `System`) and name the rule of `folio_unm
 
 from __future__ import annotations
 
+from simcore.batch import batch_stop_rules, unmap_batch_refused
 from simcore.pte import Pte
 from simcore.system import System
 
@@ -29,22 +30,23 @@ def describe_pte(pte: Pte) -> str:
             "a device-exclusive entry"}[pte.kind]
 
 
+#: why `folio_unmap_pte_batch()` returns 1 for every PTE (`unmap_batch_refused()` codes)
+REFUSED = {
+    "small": "the folio is small (one page): there is nothing to batch",
+    "per-pte": "in per-pte mode (kernels before 2025) folio_unmap_pte_batch() does not exist: "
+               "every PTE is one loop iteration",
+    "baseline-swapbacked": "before the series, folio_unmap_pte_batch() returns 1 for anon "
+                           "swap-backed folios (only lazyfree and file folios were batched)",
+    "sparc64-swapbacked": "the series keeps sparc64's anon swap-backed folios at one PTE: "
+                          "arch_unmap_one() saves ADI tags for one page from that page's own PTE "
+                          "(\"just disable the sparc64-anon-swapbacked case for now\", v4 12/12)",
+}
+
+
 def no_batch_reason(sys: System, mode: str) -> str | None:
     """Why `folio_unmap_pte_batch()` returns 1 for every PTE of this folio, or None."""
-    f = sys.folio
-    if not f.large:
-        return "the folio is small (one page): there is nothing to batch"
-    if mode == "per-pte":
-        return ("in per-pte mode (kernels before 2025) folio_unmap_pte_batch() does not exist: "
-                "every PTE is one loop iteration")
-    if f.swapbacked and mode == "baseline":
-        return ("before the series, folio_unmap_pte_batch() returns 1 for anon swap-backed "
-                "folios (only lazyfree and file folios were batched)")
-    if f.swapbacked and mode == "patched" and sys.arch.name == "sparc64":
-        return ("the series keeps sparc64's anon swap-backed folios at one PTE: arch_unmap_one() "
-                "saves ADI tags for one page from that page's own PTE (\"just disable the "
-                "sparc64-anon-swapbacked case for now\", v4 12/12)")
-    return None
+    code = unmap_batch_refused(sys.folio, mode, sys.arch.name)
+    return REFUSED[code] if code else None
 
 
 def why_batching(sys: System, mode: str) -> str:
@@ -62,32 +64,29 @@ def stop_reason(sys: System, mode: str, mm: str, p: int, n: int) -> str:
         r = no_batch_reason(sys, mode)
         if r:
             return r
-    _, _, first = slot(sys, mm, p)
+    _, vma_p, first = slot(sys, mm, p)
     if first.kind == "device_exclusive":
         return (f"page {p}'s entry is device-exclusive: not present, so it is never batched "
                 "(nr_pages stays 1)")
     q = p + n
-    if q >= sys.folio.nr_pages:
-        return f"page {q - 1} is the folio's last page: a batch never leaves the folio"
     addr, vma, pte = slot(sys, mm, q)
-    _, vma_p, _ = slot(sys, mm, q - 1)
-    if vma is not vma_p:
-        return (f"the VMA ends at {addr:#x}, after page {q - 1}: a batch never crosses the VMA "
-                "end")
-    if addr % sys.arch.pmd_size == 0:
-        return (f"page {q} is in the next page table (PMD boundary at {addr:#x}): a batch never "
-                "crosses it")
-    if pte.kind != "present":
-        return (f"page {q}'s PTE is {describe_pte(pte)}, not present: only present PTEs of "
-                "consecutive pages are batched")
-    if pte.write != first.write:
-        return (f"page {q}'s PTE is {'writable' if pte.write else 'read-only'} but page {p}'s is "
-                f"{'writable' if first.write else 'read-only'}: unmap batches respect the write "
-                "bit (FPB_RESPECT_WRITE)")
-    if pte.soft_dirty != first.soft_dirty:
-        return (f"page {q}'s soft-dirty bit differs from page {p}'s: unmap batches respect "
-                "soft-dirty (FPB_RESPECT_SOFT_DIRTY)")
-    return f"folio_pte_batch_flags() stops before page {q}"
+    base = addr - q * sys.arch.page_size
+    code = batch_stop_rules(sys.folio, vma_p, base, sys.mms[mm].pt.get, p, n)[0]
+    return {
+        "folio-end": f"page {q - 1} is the folio's last page: a batch never leaves the folio",
+        "vma-end": f"the VMA ends at {addr:#x}, after page {q - 1}: a batch never crosses the VMA "
+                   "end",
+        "pmd-boundary": f"page {q} is in the next page table (PMD boundary at {addr:#x}): a batch "
+                        "never crosses it",
+        "not-present": f"page {q}'s PTE is {describe_pte(pte)}, not present: only present PTEs "
+                       "of consecutive pages are batched",
+        "write": f"page {q}'s PTE is {'writable' if pte.write else 'read-only'} but page {p}'s is "
+                 f"{'writable' if first.write else 'read-only'}: unmap batches respect the write "
+                 "bit (FPB_RESPECT_WRITE)",
+        "soft-dirty": f"page {q}'s soft-dirty bit differs from page {p}'s: unmap batches respect "
+                      "soft-dirty (FPB_RESPECT_SOFT_DIRTY)",
+        "other": f"folio_pte_batch_flags() stops before page {q}",
+    }[code]
 
 
 def continue_reason(sys: System, mm: str, p: int, q: int) -> str:

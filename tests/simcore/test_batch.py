@@ -11,11 +11,13 @@ from simcore.batch import (
     FPB_RESPECT_SOFT_DIRTY,
     FPB_RESPECT_WRITE,
     MODES,
+    batch_stop_rules,
     folio_pte_batch_flags,
     folio_unmap_pte_batch,
     pmd_addr_end,
     pte_batch_clear_ignored,
     pte_batch_hint,
+    unmap_batch_refused,
 )
 from simcore.costs import Costs
 from simcore.folio import Folio
@@ -208,3 +210,58 @@ def test_respect_write_switch():
         {"mm": "task", "addr": BASE + 8 * PS, "page": 8, "nr": 8, "write": False}])
     assert _unmap_batch(doc, "patched") == 8
     assert _unmap_batch(doc, "patched", respect_write=False) == 16
+
+
+# -- naming the rule (explanations for the book and the exercises) ---------------------------
+@pytest.mark.parametrize("order, swapbacked, arch, mode, code", [
+    (0, True, "x86_64", "patched", "small"),
+    (4, True, "x86_64", "per-pte", "per-pte"),
+    (4, True, "x86_64", "baseline", "baseline-swapbacked"),
+    (4, False, "x86_64", "baseline", None),
+    (4, True, "x86_64", "patched", None),
+    (4, True, "sparc64", "patched", "sparc64-swapbacked"),
+    (4, False, "sparc64", "patched", None),
+])
+def test_unmap_batch_refused_names_the_guard(order, swapbacked, arch, mode, code):
+    f = Folio(order=order, first_pfn=4096, swapbacked=swapbacked)
+    assert unmap_batch_refused(f, mode, arch) == code
+    assert unmap_batch_refused(f, mode, arch, hwpoison=True) == "hwpoison"
+    if arch == "sparc64" and code:
+        assert unmap_batch_refused(f, mode, arch, sparc_guard=False) is None
+
+
+def _stop(doc, page, nr):
+    """batch_stop_rules() for the batch [page, page+nr) of a scenario, before any unmap."""
+    sys = build(doc)
+    vma, base = sys.mappings[0]
+    return batch_stop_rules(sys.folio, vma, base, vma.mm.pt.get, page, nr)
+
+
+@pytest.mark.parametrize("ptes, page, nr, codes", [
+    ([{"mm": "task", "addr": BASE, "page": 0, "nr": 8},
+      {"mm": "task", "addr": BASE + 8 * PS, "page": 8, "nr": 8, "write": False}], 0, 8, ["write"]),
+    ([{"mm": "task", "addr": BASE, "page": 0, "nr": 8},
+      {"mm": "task", "addr": BASE + 8 * PS, "page": 8, "nr": 8, "soft_dirty": True}], 0, 8,
+     ["soft-dirty"]),
+    ([{"mm": "task", "addr": BASE, "page": 0, "nr": 5},
+      {"mm": "task", "addr": BASE + 6 * PS, "page": 6, "nr": 10}], 0, 5, ["not-present"]),
+    ([{"mm": "task", "addr": BASE, "page": 0, "nr": 8},
+      {"mm": "task", "addr": BASE + 8 * PS, "page": 8, "nr": 8, "uffd_wp": True}], 0, 8,
+     ["other"]),
+])
+def test_batch_stop_rules_name_the_first_pte_after_the_batch(ptes, page, nr, codes):
+    assert _stop(scenario(order=4, exclusive="E" * 16, ptes=ptes), page, nr) == codes
+
+
+def test_batch_stop_rules_name_the_caps():
+    # VMA end inside the folio; folio end and VMA end together; a PMD boundary
+    doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + 6 * PS}],
+                   ptes=[{"mm": "task", "addr": BASE, "page": 0, "nr": 6}])
+    assert _stop(doc, 0, 6) == ["vma-end"]
+    assert _stop(scenario(order=4), 0, 16) == ["folio-end", "vma-end"]   # VMA = the folio
+    doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + 32 * PS}])
+    assert _stop(doc, 0, 16) == ["folio-end"]
+    start = BASE + (2 << 20) - 8 * PS
+    doc = scenario(order=4, vmas=[{"start": start, "end": start + 16 * PS}],
+                   ptes=[{"mm": "task", "addr": start, "page": 0, "nr": 16}])
+    assert _stop(doc, 0, 8) == ["pmd-boundary"]
