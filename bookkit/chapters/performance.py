@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import functools
 import html
-import time
 from typing import Any
 
 import ipywidgets as widgets
 
-from bookkit import render
+from bookkit.explorer import ControlPanel
 from simcore import costmodel as cm
 from simcore.costs import COUNTERS
 from simcore.workload import WorkloadError, parse_size
@@ -377,16 +376,18 @@ def estimate_html(est: dict[str, Any], base_ns: float, patched_ns: float,
     return head + _bar_html(parts, est["ns"]) + table
 
 
-class CostExplorer:
+class CostExplorer(ControlPanel):
     """arch, folio size, mode, workload size → estimated time and its breakdown.
 
-    Like `bookkit.explorer.Explorer` (``controls``, ``output``, ``error``, ``last_ms``,
-    ``result``), but over the cost model and a generated workload instead of one scenario.
+    The same panel as `bookkit.explorer.Explorer` (``controls``, ``output``, ``error``,
+    ``last_ms``), with ``result`` from the cost model and a generated workload instead of
+    simcore runs of one scenario.
     """
 
     def __init__(self) -> None:
         style = {"description_width": "initial"}
-        self.controls = {
+        self.result: dict[str, Any] | None = None
+        super().__init__({
             "arch": widgets.Dropdown(options=list(ARCHES), value="arm64", description="arch",
                                      style=style),
             "folio": widgets.Dropdown(options=list(FOLIO_SIZES), value="64K",
@@ -395,44 +396,19 @@ class CostExplorer:
                                      style=style),
             "size": widgets.Dropdown(options=list(WORKLOAD_SIZES), value="256M",
                                      description="workload", style=style),
-        }
-        self.output = widgets.HTML()
-        self.result: dict[str, Any] | None = None
-        self.error: str | None = None
-        self.last_ms = 0.0
-        for w in self.controls.values():
-            w.observe(self.update, names="value")
-        self.widget = widgets.VBox([
-            widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
-            self.output])
-        self.update()
+        })
 
-    def values(self) -> dict[str, Any]:
-        return {k: w.value for k, w in self.controls.items()}
+    def draw(self, values: dict[str, Any]) -> str:
+        fb, size = size_bytes(values["folio"]), size_bytes(values["size"])
+        est = estimate(values["arch"], values["mode"], fb, size)
+        base = estimate(values["arch"], "baseline", fb, size)["ns"]
+        patched = estimate(values["arch"], "patched", fb, size)["ns"]
+        self.result = {**est, "speedup": base / patched}
+        cal = cm.default_calibration()
+        return estimate_html(est, base, patched, cal.calibrated.get(values["arch"], False))
 
-    def update(self, change: Any = None) -> None:
-        t0 = time.perf_counter()
-        v = self.values()
-        try:
-            fb, size = size_bytes(v["folio"]), size_bytes(v["size"])
-            est = estimate(v["arch"], v["mode"], fb, size)
-            base = estimate(v["arch"], "baseline", fb, size)["ns"]
-            patched = estimate(v["arch"], "patched", fb, size)["ns"]
-        except (WorkloadError, ValueError) as e:
-            self.error = str(e).splitlines()[0]
-            self.result = None
-            self.output.value = render.error_html(self.error)
-        else:
-            self.error = None
-            self.result = {**est, "speedup": base / patched}
-            cal = cm.default_calibration()
-            self.output.value = estimate_html(est, base, patched,
-                                              cal.calibrated.get(v["arch"], False))
-        self.last_ms = (time.perf_counter() - t0) * 1000
-
-    def _ipython_display_(self) -> None:  # pragma: no cover - exercised in notebooks
-        from IPython.display import display
-        display(self.widget)
+    def forget(self) -> None:
+        self.result = None
 
 
 def explorer() -> CostExplorer:
