@@ -15,6 +15,22 @@ PFN = 1 << 20                  # aligned to every folio order the book uses
 PAGE_SIZES = {"x86_64": 4096, "arm64": 4096, "sparc64": 8192}
 
 
+def order_of(exclusive: str) -> int:
+    """The folio order an E/N string (one PG_anon_exclusive letter per page) describes.
+
+    4 … 512 letters, a power of two; anything else is a ScenarioError naming ``exclusive``.
+    """
+    letters = exclusive.strip().upper()
+    n = len(letters)
+    if n < 4 or n > 512 or n & (n - 1):
+        raise ScenarioError(f"exclusive: give 4, 8, 16, 32, 64, 128, 256 or 512 letters E/N "
+                            f"(one per page of the folio), not {n}")
+    if set(letters) - {"E", "N"}:
+        bad = sorted(set(letters) - {"E", "N"})[0]
+        raise ScenarioError(f"exclusive: only the letters E and N, not {bad!r}")
+    return n.bit_length() - 1
+
+
 def folio_scenario(order: int = 4, arch: str = "x86_64", page_size: int | None = None,
                    bbml2: bool = False, exclusive: str | None = None, swapbacked: bool = True,
                    dirty: bool = True, pinned: bool = False, extra_refs: int = 0,

@@ -20,7 +20,7 @@ import simcore
 from bookkit import render
 from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
-from bookkit.scenarios import folio_scenario
+from bookkit.scenarios import folio_scenario, order_of
 from simcore import report
 from simcore.scenario import ScenarioError
 
@@ -36,19 +36,6 @@ HALF = "EEEEEEEENNNNNNNN"
 ALTERNATING = "EN" * 8
 MID_FOLIO = "NNNNEEEEEEEENNNN"
 MID_START = 4
-
-
-def order_of(exclusive: str) -> int:
-    """The folio order an E/N string describes (4 … 512 letters, a power of two)."""
-    letters = exclusive.strip().upper()
-    n = len(letters)
-    if n < 4 or n > 512 or n & (n - 1):
-        raise ScenarioError(f"exclusive: give 4, 8, 16, 32, 64, 128, 256 or 512 letters E/N "
-                            f"(one per page of the folio), not {n}")
-    if set(letters) - {"E", "N"}:
-        bad = sorted(set(letters) - {"E", "N"})[0]
-        raise ScenarioError(f"exclusive: only the letters E and N, not {bad!r}")
-    return n.bit_length() - 1
 
 
 def scenario(exclusive: str = HALF, vma_start: int = 0, writable: bool = False,

@@ -18,7 +18,7 @@ from bookkit import render
 from bookkit.chapters.anon_exclusive import table
 from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
-from bookkit.scenarios import folio_scenario
+from bookkit.scenarios import folio_scenario, order_of
 from simcore.check import INVARIANTS
 from simcore.mm import MM_ANONPAGES, MM_SWAPENTS
 from simcore.pte import pte_code
@@ -61,21 +61,16 @@ def scenario(op: str = "dup_swap", page: int = FAULT_PAGE, exclusive: str = PATT
     """
     if op not in OPS:
         raise ScenarioError(f"op: choose one of {', '.join(OPS)}, not {op!r}")
-    letters = exclusive.strip().upper()
-    nr = len(letters)
-    if nr < 4 or nr > 512 or nr & (nr - 1):
-        raise ScenarioError(f"exclusive: give 4, 8, 16, 32, 64, 128, 256 or 512 letters E/N "
-                            f"(one per page of the folio), not {nr}")
-    if set(letters) - {"E", "N"}:
-        raise ScenarioError(f"exclusive: only the letters E and N, not "
-                            f"{sorted(set(letters) - {'E', 'N'})[0]!r}")
+    order = order_of(exclusive)
+    nr = 1 << order
     if op != "none" and op != "pinned" and not 0 <= page < nr:
         raise ScenarioError(f"page: the fault must sit on a page of the folio, 0..{nr - 1}, "
                             f"not {page}")
     faults = [{"op": op, "page": page}] if op in ("dup_swap", "arch_unmap_one", "pin") else []
-    return folio_scenario(order=nr.bit_length() - 1,
+    return folio_scenario(order=order,
                           arch="sparc64" if op == "arch_unmap_one" else "x86_64",
-                          exclusive=letters, readonly_from=None if writable else 0,
+                          exclusive=exclusive.strip().upper(),
+                          readonly_from=None if writable else 0,
                           pinned=op == "pinned", faults=faults, name=name)
 
 
