@@ -259,32 +259,33 @@ def stopper_scenario(key: str) -> dict[str, Any]:
     return scenario(4, name=label, **knobs)
 
 
+def _stoppers_player(player_id: str, title: str, texts: dict[str, str]) -> str:
+    """A player with one preset per `STOPPERS` key, each with its caption."""
+    return player_html(player_data(player_id, title, [
+        _preset(key, STOPPERS[key][0], stopper_scenario(key), text)
+        for key, text in texts.items()]))
+
+
 def limits_player() -> str:
     """Where a batch must stop: the folio end, the VMA, the page table; and where it starts."""
-    def p(key, text):
-        return _preset(key, STOPPERS[key][0], stopper_scenario(key), text)
-    return player_html(player_data("batching-limits", "Where a batch must stop "
-                                   "(patched, x86_64)", [
-        p("folio-end", "One batch from the first PTE to the folio end."),
-        p("vma-end", "The VMA ends inside the folio: the batch stops at the VMA end."),
-        p("pmd", "The folio's middle is on a page-table boundary: two batches, one per "
-                 "PTE table."),
-        p("mid-folio", f"The first PTE the walk finds maps page {VMA_START}: the batch starts "
-                       "there."),
-    ]))
+    return _stoppers_player("batching-limits", "Where a batch must stop (patched, x86_64)", {
+        "folio-end": "One batch from the first PTE to the folio end.",
+        "vma-end": "The VMA ends inside the folio: the batch stops at the VMA end.",
+        "pmd": "The folio's middle is on a page-table boundary: two batches, one per PTE table.",
+        "mid-folio": f"The first PTE the walk finds maps page {VMA_START}: the batch starts "
+                     "there.",
+    })
 
 
 def contents_player() -> str:
     """What the PTEs themselves can stop: a write-bit change, a hole, a non-present entry."""
-    def p(key, text):
-        return _preset(key, STOPPERS[key][0], stopper_scenario(key), text)
-    return player_html(player_data("batching-contents", "What stops a batch inside the "
-                                   "folio (patched, x86_64)", [
-        p("write", "Writable and read-only PTEs never share a batch (FPB_RESPECT_WRITE)."),
-        p("hole", "A none PTE ends the batch; the walk steps over it and starts a new one."),
-        p("device-exclusive", "A device-exclusive entry is not present: it ends the batch and "
-                              "is unmapped on its own, with nr_pages = 1."),
-    ]))
+    return _stoppers_player("batching-contents",
+                            "What stops a batch inside the folio (patched, x86_64)", {
+        "write": "Writable and read-only PTEs never share a batch (FPB_RESPECT_WRITE).",
+        "hole": "A none PTE ends the batch; the walk steps over it and starts a new one.",
+        "device-exclusive": "A device-exclusive entry is not present: it ends the batch and is "
+                            "unmapped on its own, with nr_pages = 1.",
+    })
 
 
 def restore_scenario(swapbacked: bool) -> dict[str, Any]:
