@@ -39,7 +39,7 @@ from typing import Any
 from simcore.arch import ARCH_NAMES, ArchError, get_arch
 from simcore.batch import MODES
 from simcore.bugs import BUGS, BugError, check_bug_names
-from simcore.scenario import ScenarioError, from_dict, validate
+from simcore.scenario import ScenarioError, from_dict, read
 
 PROG = "simcore"
 #: Commands handed whole to `simcore.homework.main(argv)`.
@@ -123,26 +123,6 @@ def build_parser() -> Parser:
     return parser
 
 
-# -- scenario input ------------------------------------------------------------------------------
-def read_scenario(path: str) -> dict[str, Any]:
-    """Read, parse and schema-validate a scenario file; ScenarioError names file or field."""
-    try:
-        text = Path(path).read_text()
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: cannot read (it is a directory)") from None
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not valid JSON (not UTF-8 text)") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ScenarioError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: "
-                            f"{e.msg})") from None
-    validate(doc)
-    return doc
-
-
 def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
                   bbml2: bool | None) -> dict[str, Any]:
     """A copy of ``doc`` with the flags' architecture; errors name the flag."""
@@ -179,7 +159,7 @@ def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
 
 def load_system(args):
     """(scenario name, System) from FILE and the arch flags."""
-    doc = read_scenario(args.file)
+    doc = read(args.file)
     doc = override_arch(doc, args.arch, args.page_size, args.bbml2)
     return doc.get("name") or Path(args.file).stem, from_dict(doc)
 

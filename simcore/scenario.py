@@ -282,20 +282,33 @@ def validate(doc: Any) -> None:
         raise ScenarioError(_explain(errors[0], doc))
 
 
-def loads(text: str, source: str = "scenario") -> System:
+def parse(text: str, source: str = "scenario") -> dict[str, Any]:
+    """Parse and schema-validate scenario JSON; ScenarioError names ``source`` or the field."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise ScenarioError(f"{source}: not valid JSON (line {e.lineno}, column {e.colno}: "
                             f"{e.msg})") from None
     validate(doc)
-    return from_dict(doc)
+    return doc
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """Read, parse and schema-validate a scenario file; ScenarioError names file or field."""
+    try:
+        text = Path(path).read_text()
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: cannot read (it is a directory)") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    return parse(text, str(path))
+
+
+def loads(text: str, source: str = "scenario") -> System:
+    return from_dict(parse(text, source))
 
 
 def load(path: str | Path) -> System:
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read ({e.strerror})") from None
-    return loads(text, str(path))
+    return from_dict(read(path))
