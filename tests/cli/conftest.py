@@ -1,4 +1,4 @@
-"""Shared setup for the command-line tests: import path, the in-process runner, golden updates.
+"""Shared setup for the command-line tests: the in-process runner and golden updates.
 
 Goldens are regenerated with ``pytest tests/cli --update-golden`` or ``UPDATE_GOLDEN=1 pytest
 tests/cli``; review the diff before committing them.
@@ -8,22 +8,9 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-# Import simcore from this checkout even when the venv's editable install is stale.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-for _name in [m for m in sys.modules if m == "simcore" or m.startswith("simcore.")]:
-    if getattr(sys.modules[_name], "__file__", None) is None:
-        del sys.modules[_name]
-
-EXAMPLES = ROOT / "simcore" / "examples"
-GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def pytest_addoption(parser):

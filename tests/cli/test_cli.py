@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from cli_testlib import EXAMPLES, ROOT
 
 from simcore import cli as cli_module
 from simcore.batch import MODES

@@ -48,7 +48,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, GOLDEN, ROOT
+from cli_testlib import EXAMPLES, GOLDEN, ROOT
 
 from simcore.batch import MODES
 

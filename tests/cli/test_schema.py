@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 import pytest
-from conftest import EXAMPLES
+from cli_testlib import EXAMPLES
 
 from simcore.api import run
 from simcore.batch import MODES
