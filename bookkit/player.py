@@ -173,6 +173,12 @@ def read_players(page_html: str) -> list[dict[str, Any]]:
     return [json.loads(blob) for blob in _DATA_RE.findall(page_html)]
 
 
+def read_presets(player_fragment: str) -> dict[str, dict[str, Any]]:
+    """The presets of the one player in an HTML fragment, by key."""
+    (data,) = read_players(player_fragment)
+    return {p["key"]: p for p in data["presets"]}
+
+
 def _dom_id(raw: str) -> str:
     return "ttu-" + _ID_UNSAFE.sub("-", raw)
 

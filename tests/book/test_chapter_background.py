@@ -9,7 +9,7 @@ import pytest
 
 import simcore
 from bookkit.chapters import background as ch
-from bookkit.player import read_players
+from bookkit.player import read_presets
 from simcore import report
 from simcore.scenario import ScenarioError
 
@@ -23,11 +23,6 @@ def shown(explorer, counter: str) -> int:
 
 def direct(order: int, kind: str, arch: str, mode: str) -> simcore.Result:
     return simcore.run(simcore.from_dict(ch.scenario(order, kind, arch)), mode, trace=True)
-
-
-def player_presets(html: str) -> dict[str, dict]:
-    (data,) = read_players(html)
-    return {p["key"]: p for p in data["presets"]}
 
 
 @pytest.fixture()
@@ -89,7 +84,7 @@ def test_a_bad_value_gives_one_line(explorer):
 
 
 def test_baseline_player_presets():
-    presets = player_presets(ch.baseline_player())
+    presets = read_presets(ch.baseline_player())
     assert list(presets) == ["swapbacked-baseline", "lazyfree-per-pte", "lazyfree-baseline"]
     sb = presets["swapbacked-baseline"]
     assert sb["mode"] == "baseline" and sb["ok"] and not sb["violations"]
@@ -102,7 +97,7 @@ def test_baseline_player_presets():
 
 
 def test_twin_and_mode_table_agree_with_simcore():
-    presets = player_presets(ch.explorer_twin())
+    presets = read_presets(ch.explorer_twin())
     assert len(presets) >= 2 and all(p["ok"] and not p["violations"] for p in presets.values())
     sparc = presets["sparc64-patched"]
     assert sum(f["event"] == "batch" for f in sparc["frames"]) == 4   # one PTE at a time

@@ -8,7 +8,7 @@ import pytest
 
 import simcore
 from bookkit.chapters import batching as ch
-from bookkit.player import read_players
+from bookkit.player import read_presets
 from simcore import report
 
 
@@ -25,11 +25,6 @@ def shown_rows(explorer) -> list[tuple[str, int, str]]:
     return [(p, int(n), why) for p, n, why in re.findall(
         r"<tr><td[^>]*>\d+</td><td[^>]*>([^<]+)</td><td[^>]*>(\d+)</td><td[^>]*>([^<]*)</td>",
         explorer.output.value)]
-
-
-def player_presets(html: str) -> dict[str, dict]:
-    (data,) = read_players(html)
-    return {p["key"]: p for p in data["presets"]}
 
 
 @pytest.fixture()
@@ -131,10 +126,10 @@ def test_writable_restore_bug_is_caught(explorer):
 
 
 def test_players():
-    limits = player_presets(ch.limits_player())
-    contents = player_presets(ch.contents_player())
-    restore = player_presets(ch.restore_player())
-    twin = player_presets(ch.explorer_twin())
+    limits = read_presets(ch.limits_player())
+    contents = read_presets(ch.contents_player())
+    restore = read_presets(ch.restore_player())
+    twin = read_presets(ch.explorer_twin())
     for presets in (limits, contents, twin):
         assert 2 <= len(presets) <= 4
         assert all(p["ok"] and not p["violations"] for p in presets.values())
