@@ -259,7 +259,7 @@ def stopper_scenario(key: str) -> dict[str, Any]:
     return scenario(4, name=label, **knobs)
 
 
-def _stoppers_player(player_id: str, title: str, texts: dict[str, str]) -> str:
+def _player_of_stoppers(player_id: str, title: str, texts: dict[str, str]) -> str:
     """A player with one preset per `STOPPERS` key, each with its caption."""
     return player_html(player_data(player_id, title, [
         _preset(key, STOPPERS[key][0], stopper_scenario(key), text)
@@ -268,7 +268,7 @@ def _stoppers_player(player_id: str, title: str, texts: dict[str, str]) -> str:
 
 def limits_player() -> str:
     """Where a batch must stop: the folio end, the VMA, the page table; and where it starts."""
-    return _stoppers_player("batching-limits", "Where a batch must stop (patched, x86_64)", {
+    return _player_of_stoppers("batching-limits", "Where a batch must stop (patched, x86_64)", {
         "folio-end": "One batch from the first PTE to the folio end.",
         "vma-end": "The VMA ends inside the folio: the batch stops at the VMA end.",
         "pmd": "The folio's middle is on a page-table boundary: two batches, one per PTE table.",
@@ -279,7 +279,7 @@ def limits_player() -> str:
 
 def contents_player() -> str:
     """What the PTEs themselves can stop: a write-bit change, a hole, a non-present entry."""
-    return _stoppers_player("batching-contents",
+    return _player_of_stoppers("batching-contents",
                             "What stops a batch inside the folio (patched, x86_64)", {
         "write": "Writable and read-only PTEs never share a batch (FPB_RESPECT_WRITE).",
         "hole": "A none PTE ends the batch; the walk steps over it and starts a new one.",

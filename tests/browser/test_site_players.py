@@ -42,7 +42,7 @@ def fresh_players() -> dict[str, dict]:
         mod = importlib.import_module(f"bookkit.chapters.{info.name}")
         for name in sorted(dir(mod)):
             fn = getattr(mod, name)
-            if not (callable(fn) and name.endswith(("_player", "_twin"))):
+            if name.startswith("_") or not (callable(fn) and name.endswith(("_player", "_twin"))):
                 continue
             made = fn()
             found = [made] if isinstance(made, dict) else embedded_players(str(made))
