@@ -1,9 +1,9 @@
 """Exercises on the page: the question, an answer box, a check, and a hidden solution.
 
-`exercise(chapter, i)` wraps the i-th built-in instance of `simcore.exercises.builtin(chapter)`.
+`exercise(chapter, i)` wraps the i-th built-in instance of `classroom.exercises.builtin(chapter)`.
 Displayed, it shows the question and the scenario; on the website its answer box is checked in
 the browser (the page holds only salted hashes of the accepted answers and sealed hints, from
-`simcore.exercises.client_check_data`, checked by the same normalisation in JavaScript); in
+`classroom.exercises.client_check_data`, checked by the same normalisation in JavaScript); in
 Jupyter, ``ex.check("...")`` grades with the Python checker. ``ex.solution()`` is the worked
 answer; chapters show it in a separate cell tagged ``solution``, which the student edition
 drops.
@@ -16,8 +16,8 @@ import json
 
 from IPython.display import HTML
 
-from simcore import exercises
-from simcore.exercises import NORMALIZE_JS, client_check_data
+from classroom import exercises
+from classroom.exercises import NORMALIZE_JS, client_check_data
 
 #: Wires every .ttu-exercise on the page once (event delegation); loaded inline with the first
 #: exercise so the page needs no extra file.
@@ -100,7 +100,7 @@ class Exercise:
 
 
 def exercise(chapter: str, index: int) -> Exercise:
-    """The ``index``-th built-in exercise of ``chapter`` (see simcore.exercises.CHAPTERS)."""
+    """The ``index``-th built-in exercise of ``chapter`` (see classroom.exercises.CHAPTERS)."""
     inst = exercises.builtin(chapter)[index]
     return Exercise(inst, number=str(index + 1))
 

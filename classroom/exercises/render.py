@@ -61,7 +61,7 @@ def folio_line(sys) -> str:
 
 def draw(scenario: dict[str, Any], mode: str | None = None) -> str:
     """The scenario as text: header, one block per mm, faults (the legend is `legend()`)."""
-    from simcore.exercises.base import system_of
+    from classroom.exercises.base import system_of
 
     sys = system_of(scenario)
     folio, ps = sys.folio, sys.arch.page_size

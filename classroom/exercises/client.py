@@ -62,7 +62,7 @@ import hashlib
 import re
 from typing import Any
 
-from simcore.exercises.base import Instance
+from classroom.exercises.base import Instance
 
 SALT = "simcore-hw/{topic}/{seed}/{difficulty}/"
 
@@ -217,7 +217,7 @@ def normalize(spec: dict[str, Any], text: str) -> str | None:
 
 # -- per-topic specs and the data ----------------------------------------------------------------
 def spec_for(inst: Instance) -> dict[str, Any]:
-    from simcore.exercises import TOPICS
+    from classroom.exercises import TOPICS
 
     mod = TOPICS[inst.topic]
     t, d = inst.topic, inst.difficulty
@@ -256,7 +256,7 @@ def accepted(inst: Instance) -> list[str]:
 
 
 def client_check_data(inst: Instance) -> dict[str, Any]:
-    from simcore.exercises import TOPICS
+    from classroom.exercises import TOPICS
 
     mod = TOPICS[inst.topic]
     spec = spec_for(inst)

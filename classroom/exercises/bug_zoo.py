@@ -23,7 +23,7 @@ import re
 
 from simcore.bugs import BUGS
 from simcore.check import INVARIANTS
-from simcore.exercises.base import (
+from classroom.exercises.base import (
     BASE_ADDR,
     MM,
     AnswerError,
@@ -41,7 +41,7 @@ from simcore.exercises.base import (
     run_scenario,
     sub_batches,
 )
-from simcore.exercises.render import _code, draw
+from classroom.exercises.render import _code, draw
 from simcore.mm import MM_ANONPAGES, MM_SWAPENTS
 
 TOPIC = "bug-zoo"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from simcore.exercises import reasons
-from simcore.exercises.base import (
+from classroom.exercises import reasons
+from classroom.exercises.base import (
     MM,
     AnswerError,
     Feedback,
@@ -33,7 +33,7 @@ from simcore.exercises.base import (
     run_scenario,
     system_of,
 )
-from simcore.exercises.render import draw
+from classroom.exercises.render import draw
 
 TOPIC = "sparc64"
 TITLE = "Does batching happen? (sparc64 and friends)"

@@ -12,11 +12,10 @@ languages the topics use (page sets, signed deltas, ``key=value`` fields).
 from __future__ import annotations
 
 import json
+import random
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-import numpy as np
 
 from simcore.api import Result, run
 from simcore.scenario import from_dict
@@ -45,7 +44,7 @@ class Instance:
     answer: str
     explanation: str
     title: str = ""
-    strip: str = ""                  # the scenario drawn as text (simcore.exercises.render)
+    strip: str = ""                  # the scenario drawn as text (classroom.exercises.render)
     params: dict[str, Any] = field(default_factory=dict)   # the generator's choices
     data: dict[str, Any] = field(default_factory=dict)     # what the checker needs
 
@@ -72,19 +71,22 @@ class Feedback:
         return self.correct
 
 
-def rng_for(seed: int) -> np.random.Generator:
-    """The only source of randomness of every generator."""
-    return np.random.default_rng(seed)
+def rng_for(seed: int) -> random.Random:
+    """The only source of randomness of every generator: the standard library's Mersenne
+    Twister, so that the exercises run wherever Python does (Pyodide in the reader's browser
+    has no numpy). Its sequence for an integer seed is stable across Python versions."""
+    return random.Random(seed)
 
 
-def pick(rng: np.random.Generator, options):
+def pick(rng: random.Random, options):
     """One element of a sequence, uniformly."""
     options = list(options)
-    return options[int(rng.integers(len(options)))]
+    return options[rng.randrange(len(options))]
 
 
-def bits(rng: np.random.Generator, n: int) -> list[bool]:
-    return [bool(b) for b in rng.integers(0, 2, size=n)]
+def bits(rng: random.Random, n: int) -> list[bool]:
+    """``n`` fair coin flips."""
+    return [bool(rng.getrandbits(1)) for _ in range(n)]
 
 
 def runs_in(lo: int, hi: int) -> list[tuple[int, int]]:

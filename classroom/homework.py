@@ -1,7 +1,7 @@
 """Homework from the command line: ``python -m simcore hw ...`` and ``python -m simcore grade ...``.
 
 Like OSTEP's homework simulators: a topic and a seed give one fresh instance; ``-c`` shows the
-worked answer. Everything is computed by simcore (`simcore.exercises`); nothing is stored.
+worked answer. Everything is computed by simcore (`classroom.exercises`); nothing is stored.
 
 Students::
 
@@ -56,9 +56,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from simcore import exercises
-from simcore.exercises import ExerciseError
-from simcore.exercises.render import legend
+from classroom import exercises
+from classroom.exercises import ExerciseError
+from classroom.exercises.render import legend
 
 COLUMNS = ("student", "topic", "seed", "difficulty", "answer")
 OUT_COLUMNS = ("student", "topic", "seed", "difficulty", "correct", "feedback")
@@ -82,7 +82,7 @@ def seed_for(student: str, topic: str, course: str = "") -> int:
 # -- hw ----------------------------------------------------------------------------------------
 def hw_parser() -> Parser:
     p = Parser(prog="simcore hw", description="Seeded exercises over simcore.",
-               epilog="Instructors: see the docstring of simcore.homework.")
+               epilog="Instructors: see the docstring of classroom.homework.")
     p.add_argument("topic", nargs="?", help="the topic (see --list)")
     p.add_argument("-s", "--seed", type=int, help="the seed (a whole number >= 0)")
     p.add_argument("-d", "--difficulty", type=int, default=1, help="1, 2 or 3 (default 1)")
@@ -195,7 +195,7 @@ def cmd_assign(args, out) -> int:
 # -- grade -------------------------------------------------------------------------------------
 def grade_parser() -> Parser:
     p = Parser(prog="simcore grade", description="Grade a CSV of answers.",
-               epilog="Columns: student,topic,seed,difficulty,answer. See simcore.homework.")
+               epilog="Columns: student,topic,seed,difficulty,answer. See classroom.homework.")
     p.add_argument("file", help="the answers CSV")
     p.add_argument("--out", help="write the grades CSV here (default: stdout)")
     return p

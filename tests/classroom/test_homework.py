@@ -1,4 +1,4 @@
-"""simcore.homework: ``hw`` (print, solve, check, list, seeds, assign) and ``grade`` (bulk CSV)."""
+"""classroom.homework: ``hw`` (print, solve, check, list, seeds, assign) and ``grade`` (bulk CSV)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from simcore import exercises as X
-from simcore import homework
+from classroom import exercises as X
+from classroom import homework
 
 
 def run(*argv):
