@@ -34,7 +34,7 @@ from classroom.exercises import (
     sub_batches,
     swap_markers,
 )
-from classroom.exercises.base import DIFFICULTIES, AnswerError, Feedback, Instance
+from classroom.exercises.base import DIFFICULTIES, AnswerError, Feedback, Instance, bounded
 from classroom.exercises.client import NORMALIZE_JS, client_check_data, normalize
 
 TOPICS = {m.TOPIC: m for m in (batches, sub_batches, swap_markers, partial_failure, bug_zoo,
@@ -64,6 +64,10 @@ CHAPTERS: dict[str, tuple[tuple[str, int, int], ...]] = {
 }
 
 
+#: Seeds are at most nine digits (students' seeds are below 1,000,000).
+MAX_SEED = 999_999_999
+
+
 class ExerciseError(ValueError):
     """An unknown topic or chapter, or a bad seed or difficulty; the message is one line."""
 
@@ -80,8 +84,9 @@ def topic_module(topic: str):
 
 
 def _validate(seed, difficulty) -> tuple[int, int]:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ExerciseError(f"seed must be a whole number >= 0, not {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        shown = repr(seed) if len(repr(seed)) <= 20 else repr(seed)[:20] + "..."
+        raise ExerciseError(f"seed must be a whole number from 0 to {MAX_SEED:,}, not {shown}")
     if isinstance(difficulty, bool) or difficulty not in DIFFICULTIES:
         raise ExerciseError(f"difficulty must be 1, 2 or 3, not {difficulty!r}")
     return seed, difficulty
@@ -95,8 +100,17 @@ def generate(topic: str, seed: int, difficulty: int = 1) -> Instance:
 
 
 def check(instance: Instance, answer_text: str) -> Feedback:
-    """Grade ``answer_text``; on a wrong answer the message explains the first thing wrong."""
-    return topic_module(instance.topic).check(instance, answer_text or "")
+    """Grade ``answer_text``; on a wrong answer the message explains the first thing wrong.
+
+    Any text is fine: answers beyond the limits of `base.bounded` (length, digits) get a
+    one-line explanation, like any unreadable answer, in bounded time and memory."""
+    mod = topic_module(instance.topic)
+    try:
+        text = bounded(answer_text)
+    except AnswerError as e:
+        return Feedback(False, f"I could not read your answer: {e}. Write it as "
+                        f"{instance.answer_format}.")
+    return mod.check(instance, text)
 
 
 def count_instances(topic: str, difficulty: int = 1) -> int:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from simcore.api import Result, run
+from simcore.folio import MAX_ORDER
 from simcore.scenario import from_dict
 from simcore.system import System
 
@@ -26,9 +27,37 @@ FOLIO_PFN = 0x1000
 MM = "task"
 DIFFICULTIES = (1, 2, 3)
 
+# -- limits on what an answer may say (they follow from the model) ----------------------------
+#: A folio has at most 2^MAX_ORDER pages: no page number, range or repetition in an answer
+#: can sensibly go beyond it.
+MAX_PAGES = 1 << MAX_ORDER
+#: Every number an answer needs (pages, counts, deltas) has at most 4 digits; 9 leaves room
+#: for sloppy-but-readable input and keeps every int() cheap.
+MAX_DIGITS = 9
+#: The longest canonical answer is about 200 characters (sub-batches of an order-5 folio).
+MAX_ANSWER_CHARS = 2000
+
 
 class AnswerError(ValueError):
     """An answer that cannot be read; the message says what is wrong with its form."""
+
+
+def bounded(text: str) -> str:
+    """``text`` if it is within the limits above, else AnswerError saying which one.
+
+    Every checker goes through this first (`classroom.exercises.check`), so no parser ever
+    sees a number with more than MAX_DIGITS digits or an answer longer than MAX_ANSWER_CHARS;
+    the parsers bound what they expand (ranges, repetitions) by MAX_PAGES.
+    """
+    text = text or ""
+    if len(text) > MAX_ANSWER_CHARS:
+        raise AnswerError(f"the answer is {len(text):,} characters long; at most "
+                          f"{MAX_ANSWER_CHARS:,} make sense here")
+    m = re.search(rf"\d{{{MAX_DIGITS + 1},}}", text)
+    if m:
+        raise AnswerError(f"a number with {len(m.group(0)):,} digits (at most {MAX_DIGITS}; "
+                          f"a folio has at most {MAX_PAGES} pages)")
+    return text
 
 
 @dataclass
@@ -51,7 +80,7 @@ class Instance:
     @property
     def command(self) -> str:
         """The command that prints this instance again."""
-        return f"python -m simcore hw {self.topic} -s {self.seed} -d {self.difficulty}"
+        return f"python -m classroom hw {self.topic} -s {self.seed} -d {self.difficulty}"
 
     def as_dict(self, solutions: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -283,6 +312,9 @@ def parse_pageset(text: str, what: str) -> set[int]:
         b = int(m.group(2)) if m.group(2) else a
         if b < a:
             raise AnswerError(f"{what}: the range {item!r} runs backwards")
+        if b >= MAX_PAGES:
+            raise AnswerError(f"{what}: page {b} is beyond any folio (at most {MAX_PAGES} "
+                              "pages, numbered from 0)")
         out.update(range(a, b + 1))
     return out
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import re
 
-from simcore.bugs import BUGS
-from simcore.check import INVARIANTS
 from classroom.exercises.base import (
     BASE_ADDR,
     MM,
@@ -42,6 +40,8 @@ from classroom.exercises.base import (
     sub_batches,
 )
 from classroom.exercises.render import _code, draw
+from simcore.bugs import BUGS
+from simcore.check import INVARIANTS
 from simcore.mm import MM_ANONPAGES, MM_SWAPENTS
 
 TOPIC = "bug-zoo"

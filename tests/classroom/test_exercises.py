@@ -280,6 +280,28 @@ def test_client_hints_are_the_checker_messages():
     assert client.unseal(data["salt"], n, hint["message_xor"]) == X.check(i, head).message
 
 
+#: Answers that once exhausted memory or raised (issue 9): huge repetitions and ranges, numbers
+#: of thousands of digits, megabytes of text.
+HOSTILE = ["1x99999999999", "1x600", "1x512,1x1", "swap=0-99999999999", "swap=0-511; x=1",
+           "0-600", "9" * 5000, "1:" + "9" * 4400, "a=" + "1" * 4400, "x" * 200_000,
+           "sizes=1x999999999; adi=0", "1x999999999", "0-999999999"]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_hostile_answers_are_refused_quickly(topic):
+    import time
+
+    for d in DIFFS:
+        i = inst(topic, 1, d)
+        data = X.client_check_data(i)
+        for text in HOSTILE:
+            t0 = time.process_time()
+            fb = X.check(i, text)
+            X.normalize(data["normalize"], text)
+            assert time.process_time() - t0 < 0.5, (topic, d, text[:40])
+            assert not fb.correct and "\n" not in fb.message, fb.message
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_javascript_checker_agrees_with_python(tmp_path):
     cases = []
@@ -288,6 +310,7 @@ def test_javascript_checker_agrees_with_python(tmp_path):
             i = inst(topic, 3, d)
             data = X.client_check_data(i)
             texts = [i.answer, " " + i.answer.lower().replace(",", ", ") + " ", "zz ::", ""]
+            texts += HOSTILE
             texts += list(X.topic_module(topic).wrong_answers(i).values())
             for t in texts:
                 fb = X.check(i, t)
