@@ -30,7 +30,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from classroom.safeio import cell, read_text
+from classroom.safeio import MAX_FILE_BYTES, cell, read_text
 
 #: The longest field a class table can sensibly hold (an answer is at most 2,000 characters).
 MAX_FIELD = 10_000
@@ -88,7 +88,8 @@ def read_table(path: str, what: str = "file") -> Table:
     if not first:
         raise TableError(f"{what} {path!r}: empty")
     delim = _delimiter(first)
-    csv.field_size_limit(len(text) + 1)
+    if csv.field_size_limit() < MAX_FILE_BYTES:   # long fields are reported per row, below
+        csv.field_size_limit(MAX_FILE_BYTES)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     table = None
     try:

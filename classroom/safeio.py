@@ -77,7 +77,7 @@ def check_target(path: str | os.PathLike, inputs=(), flag: str = "--out") -> Pat
         if not stat.S_ISREG(st.st_mode):
             raise FileError(f"{flag}: {str(target)!r} is not a regular file (a symlink, a "
                             "device or a pipe); refusing to replace it")
-        if not os.access(target, os.W_OK):
+        if not st.st_mode & 0o222 or not os.access(target, os.W_OK):   # root passes access()
             raise FileError(f"{flag}: {str(target)!r} is read-only; refusing to replace it")
         for i in inputs:
             if i is not None and _same_file(target, Path(i)):
