@@ -1,4 +1,4 @@
-"""classroom.cli: ``hw`` (students), ``assign`` / ``collect`` / ``grade`` (instructors), bad input."""
+"""classroom.cli: ``hw`` (students), ``assign``, ``collect``, ``grade`` (instructors), bad input."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ Most tests call `simcore.cli.main(argv)` in-process (the ``cli`` fixture); a few
 from __future__ import annotations
 
 import copy
-import io
 import json
 import subprocess
 import sys
