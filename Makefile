@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 JOBS    ?= 2
 
-.PHONY: book student test bench lab serve clean lint venv
+.PHONY: book student test bench lab serve clean lint venv hub-bundle
 
 venv: $(STAMP)
 
@@ -22,6 +22,12 @@ book: $(STAMP)
 # The student edition (no solutions, no answer keys) into _build/student/html.
 student: $(STAMP)
 	$(BIN)/python -m bookkit.build --edition student --out _build/student
+
+# The student edition's notebooks as a folder for a class JupyterHub (nbgitpuller), into
+# _build/hub-bundle (see classroom/hub.py; REPO=, HUB= and BOOK_REPO= fill in the README's link).
+hub-bundle: student
+	$(BIN)/python -m classroom.hub --out _build/hub-bundle $(if $(REPO),--repo $(REPO)) \
+		$(if $(HUB),--hub $(HUB)) $(if $(BOOK_REPO),--book-repo $(BOOK_REPO))
 
 test: $(STAMP)
 	$(BIN)/ruff check .
