@@ -53,6 +53,7 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line) instead of exiting."""
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(message.splitlines()[0] if message else "bad arguments")
 
@@ -97,6 +98,7 @@ def _roster(path: str, id_column: str | None = None):
 
 # -- assign / collect --------------------------------------------------------------------------
 def cmd_assign(args, out, err) -> int:
+    """``assign``: the class sheet (and handouts) for a roster, seeds from identity."""
     topics, d, secret = _topics(args.topics), _difficulty(args.difficulty), _secret(args)
     students, problems = _roster(args.roster, args.id_column)
     for p in problems[:MAX_REPORTED]:
@@ -135,6 +137,7 @@ def handout(student: str, topics, d: int, secret: str) -> str:
 
 
 def cmd_collect(args, out, err) -> int:
+    """``collect``: the answers of filled-in handouts as one CSV."""
     src = Path(args.dir)
     if not src.is_dir():
         raise UsageError(f"{args.dir!r} is not a directory of handouts")
@@ -163,6 +166,7 @@ def cmd_collect(args, out, err) -> int:
 
 # -- grade -------------------------------------------------------------------------------------
 def cmd_grade(args, out, err) -> int:
+    """``grade``: grades, gradebook and feedback for a class (see `classroom.grading`)."""
     topics, d, secret = _topics(args.topics), _difficulty(args.difficulty), _secret(args)
     if not 0 < args.points <= 1000:
         raise UsageError(f"--points: must be more than 0 and at most 1000, not {args.points}")
@@ -206,6 +210,7 @@ def cmd_grade(args, out, err) -> int:
 
 def write_feedback(report: Report, directory: str, release: bool, assignment: str,
                    inputs) -> None:
+    """One Markdown feedback file per roster student."""
     fd = Path(directory)
     fd.mkdir(parents=True, exist_ok=True)
     by = {}
@@ -218,6 +223,7 @@ def write_feedback(report: Report, directory: str, release: bool, assignment: st
 
 
 def summary(report: Report) -> str:
+    """The one-line summary of a graded class."""
     g = report.graded
     n, ok = len(g), sum(1 for x in g if x.correct)
     pts = sum(x.points for x in g)
@@ -229,6 +235,7 @@ def summary(report: Report) -> str:
 
 # -- export ------------------------------------------------------------------------------------
 def cmd_export(args, out, err) -> int:
+    """``export nbgrader|otter``: an assignment for the course tool."""
     topics, d = _topics(args.topics), _difficulty(args.difficulty)
     secret = _secret(args)
     if args.tool == "nbgrader":
@@ -241,6 +248,7 @@ def cmd_export(args, out, err) -> int:
 
 
 def cmd_student_id(args, out, err) -> int:
+    """``student-id``: print `classroom.identity.student_id()`."""
     out.write(student_id() + "\n")
     return 0
 
@@ -252,6 +260,7 @@ def _secret_flags(p):
 
 
 def build_parser() -> Parser:
+    """The parser of every command but ``hw`` (`classroom.homework`)."""
     parser = Parser(prog=PROG, description="Exercises, homework and grading over simcore.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("hw", help="one exercise: print, solve, check (students)", add_help=False)

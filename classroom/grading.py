@@ -72,6 +72,8 @@ class Report:
 
 # -- the roster --------------------------------------------------------------------------------
 def roster_from_table(t: Table, id_column: str | None = None) -> tuple[list[Student], list[str]]:
+    """Students from a roster table (the identity column as `classroom.lms` says), and the
+    rows that could not be used."""
     col = key(id_column) if id_column else None
     if col and col not in t.keys:
         raise ValueError(f"--id-column: no column {id_column!r} in {t.path} "
@@ -216,6 +218,7 @@ def credit(inst, text: str) -> tuple[float, str, exercises.Feedback]:
 def grade_class(students: list[Student] | None, records: list[dict], secret: str,
                 topics: list[str] | None, difficulty: int, points: float = 1.0,
                 problems: list[str] | None = None) -> Report:
+    """Grade a class (see the module docstring): a `Report`."""
     problems = list(problems or [])
     topics = topics or exercises.topics()
     lookup = _lookup(students) if students is not None else None
@@ -283,6 +286,7 @@ def grade_class(students: list[Student] | None, records: list[dict], secret: str
 # -- feedback files ----------------------------------------------------------------------------
 def feedback_markdown(student: Student, graded: list[Graded], possible: float,
                       release: bool, assignment: str) -> str:
+    """One student's feedback file."""
     total = sum(g.points for g in graded)
     out = [f"# {assignment}: feedback for {student.name or student.id}", "",
            f"**{total:g} of {possible:g} points.**", ""]

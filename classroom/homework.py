@@ -26,6 +26,7 @@ from classroom.identity import course_secret, seed_for, student_id
 
 
 def hw_parser(parser_class) -> argparse.ArgumentParser:
+    """The ``hw`` command's flags."""
     p = parser_class(prog="classroom hw", description="Seeded exercises over simcore.",
                      epilog="Instructors: python -m classroom --help.")
     p.add_argument("topic", nargs="?", help="the topic (see --list)")
@@ -41,6 +42,7 @@ def hw_parser(parser_class) -> argparse.ArgumentParser:
 
 
 def cmd_list(out) -> int:
+    """``hw --list``: each topic, its chapter and instance counts."""
     names = exercises.topics()
     w = max(len(n) for n in names) + 2
     out.write("topics (python -m classroom hw TOPIC -s SEED [-d 1|2|3] [-c]):\n")
@@ -57,6 +59,7 @@ def _big(n: int) -> str:
 
 
 def render(inst, solve: bool) -> str:
+    """An instance as the terminal shows it (with the worked answer if ``solve``)."""
     lines = [f"classroom homework - {inst.topic}, difficulty {inst.difficulty}, seed {inst.seed}: "
              f"{inst.title}",
              f"reproduce: {inst.command}", "", inst.strip, "", legend(), "",
@@ -68,6 +71,7 @@ def render(inst, solve: bool) -> str:
 
 
 def cmd_hw(args, out, usage_error) -> int:
+    """``hw``: print, solve or check one instance (exit 1 for a wrong answer)."""
     if args.list:
         return cmd_list(out)
     if not args.topic:

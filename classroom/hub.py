@@ -60,6 +60,7 @@ Chapters: {chapters}.
 
 
 def bundle(notebooks: Path, out: Path, repo: str, hub: str, book_repo: str) -> list[Path]:
+    """Write the bundle folder ``out`` from the notebooks in ``notebooks``; return them."""
     nbs = sorted(notebooks.glob("*.ipynb"))
     if not nbs:
         raise SystemExit(f"classroom.hub: no notebooks in {notebooks} (run `make student` "
@@ -87,6 +88,7 @@ def bundle(notebooks: Path, out: Path, repo: str, hub: str, book_repo: str) -> l
 
 
 def main(argv=None) -> int:
+    """``python -m classroom.hub`` (``make hub-bundle``)."""
     p = argparse.ArgumentParser(prog="classroom.hub", description=__doc__.splitlines()[0])
     p.add_argument("--notebooks", default="_build/student/html/_notebooks/book")
     p.add_argument("--out", default="_build/hub-bundle")

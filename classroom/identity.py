@@ -43,6 +43,7 @@ class StudentIdError(ValueError):
 
 
 def valid_id(text: str, what: str = "student id") -> str:
+    """``text`` stripped, if it is a usable id; else StudentIdError."""
     t = (text or "").strip()
     if not ID_RE.fullmatch(t):
         shown = t[:40].encode("unicode_escape").decode("ascii")

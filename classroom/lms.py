@@ -45,6 +45,7 @@ SKIP_FIRST_CELL = ("pointspossible", "muted")
 
 
 def key(header: str) -> str:
+    """A header as compared: lower case, letters and digits only."""
     return re.sub(r"[^a-z0-9]", "", (header or "").lower())
 
 
@@ -82,6 +83,7 @@ def _delimiter(header_line: str) -> str:
 
 
 def read_table(path: str, what: str = "file") -> Table:
+    """Read a class table (see the module docstring); bad rows carry their problem."""
     text, encoding = read_text(path, what)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
@@ -168,4 +170,5 @@ def gradebook_csv(students, totals: dict[str, float], possible: float, fmt: str,
 
 
 def num(x: float) -> str:
+    """Points as a spreadsheet shows them: 2, 4.29."""
     return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))

@@ -36,10 +36,12 @@ def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=0,
 
 
 def var(topic: str) -> str:
+    """The Python name part for a topic (``partial-failure`` -> ``partial_failure``)."""
     return topic.replace("-", "_")
 
 
 def notebook(topics, difficulty: int, course: str, secret: str, name: str):
+    """The source notebook (nbformat)."""
     cells = [
         new_markdown_cell(
             f"# {name}: batch unmapping of anonymous folios\n\n"
@@ -90,6 +92,7 @@ def notebook(topics, difficulty: int, course: str, secret: str, name: str):
 
 def export(out: Path, topics, difficulty: int, course: str, secret: str,
            name: str = "simcore-hw") -> Path:
+    """Write the course directory; return the notebook's path."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "source" / name).mkdir(parents=True, exist_ok=True)
     cfg = out / "nbgrader_config.py"

@@ -19,10 +19,12 @@ from classroom.identity import seed_for, student_id
 
 
 def mine(topic: str, difficulty: int, secret: str):
+    """This student's instance of ``topic``."""
     return exercises.generate(topic, seed_for(student_id(), topic, secret), difficulty)
 
 
 def show(ex) -> None:
+    """Print the instance: picture, legend, question, answer format."""
     print(f"{ex.title} (your instance: python -m classroom hw {ex.topic} -s {ex.seed} "
           f"-d {ex.difficulty})\n")
     print(ex.strip, legend(), "", _wrap("Question: " + ex.question), "",

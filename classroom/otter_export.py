@@ -30,6 +30,7 @@ def _fields(topic: str, difficulty: int) -> list[str]:
 
 
 def notebook(topics, difficulty: int, course: str, secret: str, name: str):
+    """The otter-assign master notebook (nbformat)."""
     config = (f"# ASSIGNMENT CONFIG\nname: {json.dumps(name)}\ninit_cell: false\n"
               "check_all_cell: false\nexport_cell: false\nrun_tests: false\n"
               "generate:\n  plugins:\n    - classroom.otter_plugin.StudentIdentity\n")
@@ -67,6 +68,7 @@ def notebook(topics, difficulty: int, course: str, secret: str, name: str):
 
 def export(out: Path, topics, difficulty: int, course: str, secret: str,
            name: str = "simcore-hw") -> Path:
+    """Write the master notebook; return its path."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.ipynb"
     write_atomic(path, nbformat.writes(notebook(topics, difficulty, course, secret, name)),

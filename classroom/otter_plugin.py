@@ -25,6 +25,7 @@ from classroom.identity import valid_id
 
 
 class StudentIdentity(AbstractOtterPlugin):
+    """Sets ``CLASSROOM_STUDENT`` in the graded kernel (see the module docstring)."""
     def student(self) -> str:
         cfg = self.plugin_config or {}
         if cfg.get("student"):
