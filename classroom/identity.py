@@ -52,6 +52,11 @@ def valid_id(text: str, what: str = "student id") -> str:
     return t
 
 
+def nbgrader_installed() -> bool:
+    """Whether nbgrader is importable beside this kernel (the course uses it)."""
+    return importlib.util.find_spec("nbgrader") is not None
+
+
 def student_id(env=None, cwd: str | os.PathLike | None = None) -> str:
     """The student's id (see the module docstring for the order)."""
     env = os.environ if env is None else env
@@ -61,7 +66,7 @@ def student_id(env=None, cwd: str | os.PathLike | None = None) -> str:
         here = Path(cwd or os.getcwd()).resolve()
         if here.parent.parent.name == "autograded":
             return valid_id(here.parent.name, "nbgrader student folder")
-    if importlib.util.find_spec("nbgrader") is not None:
+    if nbgrader_installed():
         login = getpass.getuser()
         if login == "jovyan":
             login = env.get("JUPYTERHUB_USER", login)
