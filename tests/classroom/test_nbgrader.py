@@ -6,33 +6,24 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from classroom_testlib import run_tool
 
 from classroom import exercises as X
 from classroom.identity import seed_for
 
 pytest.importorskip("nbgrader", reason="nbgrader is not installed (requirements.txt has it)")
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret"
 TOPICS = ["batches", "partial-failure"]
 NAME = "hw1"
 
 
-def nbgrader(course: Path, *argv):
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": bindir + os.pathsep +
-           os.environ.get("PATH", "")}
-    env.pop("CLASSROOM_STUDENT", None)
-    r = subprocess.run([sys.executable, "-m", "nbgrader", *argv], cwd=course, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return r
+def nbgrader(cwd: Path, *argv):
+    return run_tool(cwd, "nbgrader", *argv)
 
 
 def submit(course: Path, student: str, answers: dict[str, str]):

@@ -4,33 +4,23 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from classroom_testlib import run_tool
 
 from classroom import exercises as X
 from classroom.identity import seed_for
 
 pytest.importorskip("otter", reason="otter-grader is not installed (requirements.txt has it)")
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret"
 TOPICS = ["batches", "partial-failure"]
 
 
 def otter(cwd: Path, *argv):
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": bindir + os.pathsep +
-           os.environ.get("PATH", "")}
-    env.pop("CLASSROOM_STUDENT", None)
-    r = subprocess.run([sys.executable, "-m", "otter", *argv], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return r
+    return run_tool(cwd, "otter", *argv)
 
 
 def test_otter_round_trip(tmp_path):
