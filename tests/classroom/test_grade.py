@@ -126,6 +126,26 @@ def test_roster_mismatch_seed_mismatch_unquoted_comma(tmp_path):
     assert {g["student"] for g in grades} == {"jdoe", "rroe"}
 
 
+def test_hostile_rows_are_reported_and_the_class_is_graded(tmp_path):
+    """Issue 9: rows that once ended the run (MemoryError, ValueError, csv.Error)."""
+    good = answer("jdoe", "batches")
+    text = ("student,topic,seed,answer\n"
+            f"rroe,batches,{'9' * 4300},1x99999999999\n"          # a 4,300-digit seed
+            f"apoe,batches,,\"{'x' * 200_000}\"\n"                # a 200,000-character field
+            f"rroe,partial-failure,,swap=0-99999999999\n"
+            f"apoe,partial-failure,,{'7' * 5000}\n"
+            f"jdoe,batches,,\"{good}\"\n")
+    t0 = time.perf_counter()
+    grades, err = grade(tmp_path, text, CANVAS_ROSTER)
+    assert time.perf_counter() - t0 < 20
+    assert "row 3: a field longer than 10,000 characters (skipped)" in err
+    got = {(g["student"], g["topic"]): g for g in grades}
+    assert got[("jdoe", "batches")]["points"] == "1"
+    assert got[("rroe", "batches")]["points"] == "0"
+    assert "digits" in got[("rroe", "partial-failure")]["feedback"]
+    assert "Traceback" not in err
+
+
 def test_partial_credit_and_feedback_release(tmp_path):
     want = answer("jdoe", "partial-failure")
     parts = want.split("; ")
