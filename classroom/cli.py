@@ -74,7 +74,15 @@ def _difficulty(d: int) -> int:
 
 
 def _secret(args) -> str:
-    return course_secret(getattr(args, "course", None) or None, args.secret_file)
+    """The course secret: ``--secret-file``, else ``CLASSROOM_SECRET`` (never a flag's text:
+    it would end up in the shell history)."""
+    return course_secret(None, args.secret_file)
+
+
+def _note_secret(secret: str, err) -> None:
+    if not secret:
+        err.write("note: no course secret (CLASSROOM_SECRET or --secret-file): seeds follow "
+                  "from the student id alone, the same in every course\n")
 
 
 def _csv(rows, header) -> str:
@@ -120,6 +128,7 @@ def cmd_assign(args, out, err) -> int:
                   + "\n")
     else:
         out.write(text)
+    _note_secret(secret, err)
     return 0
 
 
@@ -205,6 +214,7 @@ def cmd_grade(args, out, err) -> int:
         err.write(f"... and {len(report.problems) - MAX_REPORTED} more problems\n")
     line = summary(report)
     (out if args.out else err).write(line + "\n")
+    _note_secret(secret, err)
     return 0
 
 
@@ -244,6 +254,7 @@ def cmd_export(args, out, err) -> int:
         from classroom.otter_export import export
     path = export(Path(args.out), topics, d, args.course or "course", secret, args.name)
     out.write(f"wrote {path}\n")
+    _note_secret(secret, err)
     return 0
 
 
