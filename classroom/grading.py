@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -296,12 +297,13 @@ def feedback_markdown(student: Student, graded: list[Graded], possible: float,
                 f"Your instance: `python -m classroom hw {g.topic} -s {g.seed} -d "
                 f"{g.difficulty}`", "", "Your answer:", "", "```",
                 g.answer.strip()[:2000] or "(none)", "```", "",
-                g.feedback
-                + (f" ({g.parts}.)" if g.parts else ""), ""]
+                textwrap.fill(g.feedback + (f" ({g.parts}.)" if g.parts else ""), 88), ""]
         for n in g.notes:
             out += [f"*Note:* {n}.", ""]
         if release:
-            out += ["**Worked answer:** `" + inst.answer + "`", "", inst.explanation, ""]
+            out += ["**Worked answer:** `" + inst.answer + "`", "",
+                    "\n".join(textwrap.fill(ln, 88) for ln in inst.explanation.splitlines()),
+                    ""]
     if not graded:
         out += ["No answers were received.", ""]
     return "\n".join(out)
