@@ -96,6 +96,13 @@ def test_exercise_checks_accept_right_and_reject_wrong(open_page, page_path):
             got = _submit(box, garbage, data["malformed"])
             if got["result"] != "wrong":
                 problems.append(f"{where}: unreadable input gave {got}")
+
+        # hostile input (issue 9) used to expand 10^11 pages or repetitions and freeze the tab
+        for hostile in ("1x99999999999", "swap=0-99999999999", "9" * 5000, "1x999999999"):
+            assert normalize(spec_for(inst), hostile) is None
+            got = _submit(box, hostile, data["malformed"])
+            if got["result"] != "wrong":
+                problems.append(f"{where}: hostile input {hostile[:20]!r} gave {got}")
     assert not problems, "\n".join(problems)
     watch.assert_clean()
 
