@@ -136,12 +136,12 @@ def test_ctrl_c_one_line_130_no_temp_file(tmp_path):
     """SIGINT while grading a big class: one line, exit 130, nothing half-written."""
     ans = tmp_path / "answers.csv"
     ans.write_text("student,topic,answer\n" + "".join(
-        f"s{i},costs,tlb=1\n" for i in range(5000)))
+        f"s{i},costs,tlb=1\n" for i in range(20_000)))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CLASSROOM_SECRET": "x"}
     p = subprocess.Popen([sys.executable, "-m", "classroom", "grade", str(ans), "--topics",
                           "costs", "--out", str(tmp_path / "g.csv")], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    time.sleep(5)        # well into grading (20,000 instances take a minute), not startup
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130 and err == "classroom grade: interrupted\n", err
