@@ -2,8 +2,8 @@
 
 ``make hub-bundle`` builds the student edition (``make student``) and then runs this, which
 copies the notebooks that build emits for download (``_build/student/html/_notebooks/book/
-*.ipynb``: jupytext conversions of the chapters, solutions removed, no outputs) into
-``_build/hub-bundle/`` with
+*.ipynb``: jupytext conversions of the chapters, solutions removed, no outputs; the instructor
+guide left out) into ``_build/hub-bundle/`` with
 
 * ``requirements.txt`` — the reader's runtime (the repository's ``binder/requirements.txt``)
   plus the book's own packages (simcore, bookkit, classroom) installed from the repository;
@@ -59,9 +59,13 @@ Chapters: {chapters}.
 """
 
 
+#: Chapters a student does not need on the class hub (grading commands, the course set-up).
+INSTRUCTOR_ONLY = ("instructor-guide",)
+
+
 def bundle(notebooks: Path, out: Path, repo: str, hub: str, book_repo: str) -> list[Path]:
     """Write the bundle folder ``out`` from the notebooks in ``notebooks``; return them."""
-    nbs = sorted(notebooks.glob("*.ipynb"))
+    nbs = sorted(nb for nb in notebooks.glob("*.ipynb") if nb.stem not in INSTRUCTOR_ONLY)
     if not nbs:
         raise SystemExit(f"classroom.hub: no notebooks in {notebooks} (run `make student` "
                          "first)")

@@ -12,7 +12,7 @@ from classroom import hub
 def test_bundle_and_link(tmp_path):
     src = tmp_path / "nbs"
     src.mkdir()
-    for name in ("index", "batching"):
+    for name in ("index", "batching", "instructor-guide"):
         nbformat.write(nbformat.v4.new_notebook(), src / f"{name}.ipynb")
     out = tmp_path / "bundle"
     nbs = hub.bundle(src, out, "https://git.example.edu/c/nbs", "https://hub.example.edu",
