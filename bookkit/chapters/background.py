@@ -262,6 +262,30 @@ def mode_table(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64") 
     return counter_rows(mode_counters(order, kind, arch))
 
 
+def counter_parts(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64",
+                  mode: str = "baseline") -> dict[str, int]:
+    """What the chapter's first counters are made of, for one run (every number from simcore).
+
+    ``ptep_get`` splits into the rmap walk's reads (`page_vma_mapped_walk()` / `check_pte()`)
+    and `try_to_unmap_one()`'s own read, one per loop iteration; ``atomics`` is the sum of the
+    four atomic counters; the refcount left after a complete unmap is the swap cache's (one per
+    page) plus the reference of the reclaimer that isolated the folio.
+    """
+    system = simcore.from_dict(scenario(order, kind, arch))
+    result = simcore.run(system, mode)
+    c, folio = result.costs.as_dict(), result.system.folio
+    cache = folio.nr_pages if folio.swapcache else 0
+    return {"nr": folio.nr_pages, "iterations": c["iterations"], "ptep_get": c["ptep_get"],
+            "own_reads": c["iterations"], "walk_reads": c["ptep_get"] - c["iterations"],
+            "pte_writes": c["pte_writes"], "atomic_mm": c["atomic_mm"],
+            "atomic_mapcount": c["atomic_mapcount"], "atomic_refcount": c["atomic_refcount"],
+            "atomic_swap": c["atomic_swap"],
+            "atomics": c["atomic_mm"] + c["atomic_mapcount"] + c["atomic_refcount"]
+            + c["atomic_swap"],
+            "refcount": folio.refcount, "mapcount": folio.mapcount, "swapcache_refs": cache,
+            "other_refs": folio.refcount - cache}
+
+
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """A Markdown table (rendered natively by the book's theme, light and dark)."""
     def cell(v: Any) -> str:
