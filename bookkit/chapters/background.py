@@ -219,10 +219,15 @@ def baseline_player() -> str:
     sb = scenario(4, "swap-backed")
     lazy = scenario(4, "lazyfree")
     nr = 1 << 4
+    system = simcore.from_dict(sb)
+    before = system.folio.exclusive_string()
+    after = simcore.run(system, "baseline").system.folio.exclusive_string()
     title = f"try_to_unmap_one() before the series, on a {size_text(4)} folio (x86_64)"
     return player_html(player_data("background-before", title, [
         _preset("swapbacked-baseline", "swap-backed folio, baseline", sb, "baseline",
-                f"One PTE per loop iteration: every step of the swap path runs {nr} times."),
+                f"One PTE per loop iteration: every step of the swap path runs {nr} times. "
+                f"The folio's pages start as {before} and end as {after}: each share clears "
+                "one page's flag, and its swap PTE keeps the exclusive marker instead."),
         _preset("lazyfree-per-pte", "lazyfree folio, before 2025", lazy, "per-pte",
                 "A clean MADV_FREE folio, unmapped one PTE per iteration as before Barry "
                 "Song's 2025 batching."),
