@@ -30,7 +30,7 @@ def scenario(name: str, order: int, mms: dict[str, list[tuple[int, int]]], ptes:
     """A simcore scenario: one folio of ``order``, the VMAs of each mm, the PTE runs."""
     nr = 1 << order
     folio: dict = {"order": order, "swapbacked": swapbacked, "dirty": dirty}
-    if pfn is not None and pfn % nr == 0:
+    if pfn and pfn % nr == 0:
         folio["pfn"] = hex(pfn)
     else:
         folio["pfn"] = hex(1 << 20)
@@ -50,26 +50,53 @@ def scenario(name: str, order: int, mms: dict[str, list[tuple[int, int]]], ptes:
 _cache: dict[tuple[str, str], dict] = {}
 
 
-def run(scn: dict, mode: str) -> dict:
-    """``python -m simcore run FILE --mode MODE --json`` on the scenario; its JSON output."""
+def run(scn: dict, mode: str, subprocess_only: bool = False) -> dict:
+    """What ``python -m simcore run FILE --mode MODE --json`` prints for the scenario.
+
+    In process when simcore is importable (`simcore.load` validates the file like the command
+    line does; `simcore.report.run_report` is what the command line prints), else through the
+    command line itself.
+    """
     text = json.dumps(scn, indent=1)
     key = (text, mode)
-    if key in _cache:
+    if key in _cache and not subprocess_only:
         return _cache[key]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(text)
         path = f.name
     try:
-        r = subprocess.run([sys.executable, "-m", "simcore", "run", path, "--mode", mode,
-                            "--json"], capture_output=True, text=True, timeout=120)
+        out = None if subprocess_only else _in_process(path, mode, scn.get("name"))
+        if out is None:
+            out = _subprocess(path, mode, scn.get("name"))
     finally:
         os.unlink(path)
-    if r.returncode not in (0, 1):
-        msg = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
-        raise SimcoreError(f"simcore rejected scenario {scn.get('name')!r}: {msg}")
-    out = json.loads(r.stdout)
     _cache[key] = out
     return out
+
+
+def _in_process(path: str, mode: str, name: str | None) -> dict | None:
+    try:
+        import simcore
+        from simcore.report import run_report
+    except ImportError:
+        return None
+    try:
+        system = simcore.load(path)
+        return json.loads(json.dumps(run_report(system, mode, name=name)[1]))
+    except simcore.ScenarioError as e:
+        raise SimcoreError(f"simcore rejected scenario {name!r}: {e}") from None
+
+
+def _subprocess(path: str, mode: str, name: str | None) -> dict:
+    try:
+        r = subprocess.run([sys.executable, "-m", "simcore", "run", path, "--mode", mode,
+                            "--json"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SimcoreError(f"python -m simcore could not be run: {e}") from None
+    if r.returncode not in (0, 1):
+        msg = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
+        raise SimcoreError(f"simcore rejected scenario {name!r}: {msg}")
+    return json.loads(r.stdout)
 
 
 def initial_counters(scn: dict) -> dict[str, tuple[int, int]]:
