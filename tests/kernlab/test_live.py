@@ -11,35 +11,16 @@ requirement on the CI machine is a broken CI machine, not a pass.
 
 from __future__ import annotations
 
-import os
-import signal
+import shutil
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
+from kernlab_testlib import REPO, SKIP_UNLESS_LIVE, settings_snapshot
 
 from kernlab import env, experiments, probes, worker
 
-LIVE = os.environ.get("KERNLAB_LIVE") == "1"
-REPO = Path(__file__).resolve().parents[2]
-WHY = ("the live-kernel lab changes system settings; it runs only with KERNLAB_LIVE=1 as "
-       "root (.ci/run sets it)")
-pytestmark = pytest.mark.skipif(not LIVE or os.geteuid() != 0, reason=WHY)
-
-
-def settings_snapshot() -> dict:
-    """Everything the lab may change, as text."""
-    e = env.detect()
-    cg = sorted(n for n in os.listdir(e.memcg[0]) if n.startswith("kernlab")) if e.memcg else []
-    inst = "/sys/kernel/tracing/instances"
-    return {"thp": e.thp_enabled, "mthp": e.mthp_enabled, "swaps": env.swaps(),
-            "zram": Path("/sys/block/zram0/disksize").read_text() if e.zram_free or
-            os.path.exists("/sys/block/zram0") else None,
-            "tracefs": os.path.isdir(inst),
-            "instances": sorted(os.listdir(inst)) if os.path.isdir(inst) else [],
-            "memcg": cg, "journal": os.path.exists(env.JOURNAL)}
+pytestmark = pytest.mark.skipif(**SKIP_UNLESS_LIVE)
 
 
 @pytest.fixture(scope="module")
@@ -75,31 +56,22 @@ def test_timing_sanity(lab):
     assert all(0 < c < 10 for c in t["cpu"])          # loose bounds: no timing asserts
 
 
-def _run(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "kernlab", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, **kw)
-
-
-def test_cli_check_setup_restores():
-    before = settings_snapshot()
-    r = _run("check", "--setup", "--only", "swapout-64K")
-    assert r.returncode == 0, r.stdout + r.stderr
-    lines = r.stdout.strip().splitlines()
-    assert lines[0].startswith("mode: agree") and lines[-1] == "2 agree, 0 disagree, 0 skipped"
-    assert "added swap on /dev/zram0" in r.stderr and "restored swap" in r.stderr
-    assert settings_snapshot() == before
-
-
-def test_ctrl_c_restores_and_exits_130():
-    before = settings_snapshot()
-    p = subprocess.Popen([sys.executable, "-m", "kernlab", "check", "--setup"], cwd=REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = p.stdout.readline()          # the mode line: the settings are in place now
-    assert first.startswith("mode:")
-    time.sleep(0.5)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err
-    assert err.strip().splitlines()[-1] == "kernlab: interrupted; settings restored"
-    assert "Traceback" not in err
-    assert settings_snapshot() == before
+def test_unprivileged_user_runs_what_works(lab):
+    """With zram swap and 64K mTHP in place (root's settings), user nobody runs the
+    experiments that need no privilege and skips the rest, saying why."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.fail("setpriv (util-linux) is missing on the CI machine")
+    lab.folio(64 * 1024)
+    lab.swap()
+    r = subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        sys.executable, "-m", "kernlab", "check", "--only", "swapout-64K",
+                        "--only", "lazyfree", "--only", "fork", "--only", "uffd-wp",
+                        "--only", "half-exclusive", "--only", "tlb-one-cpu"],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    lines = dict(line.split(": ", 1) for line in r.stdout.strip().splitlines()[:-1])
+    assert lines["mode"].startswith("skipped: needs a tracefs instance"), r.stdout
+    assert lines["tlb-one-cpu"].startswith("skipped: "), r.stdout
+    for name in ("swapout-64K", "lazyfree", "fork", "uffd-wp", "half-exclusive"):
+        assert lines[name].startswith("agree"), r.stdout + r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "5 agree, 0 disagree, 2 skipped"
