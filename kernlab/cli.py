@@ -66,7 +66,7 @@ def _parser() -> Parser:
     b.add_argument("--repeat", type=int, default=7, help="runs per folio size (median; 1-50)")
     b.add_argument("--size", type=_size, default=256 << 20, help="bytes paged out (default 256M)")
     b.add_argument("--folio", type=_size, action="append", help="folio size (repeatable; "
-                   "default every size the kernel offers, and 4K)")
+                   "default 4K and those of 16K, 64K, 256K, 1M, 2M the kernel offers)")
     b.add_argument("--perf", action="store_true", help="also sample with perf for the share "
                    "spent in try_to_unmap() (root, perf installed)")
     b.add_argument("--record", metavar="FILE")
@@ -152,7 +152,7 @@ def cmd_bench(args, env: envmod.Env) -> int:
         if not env.root:
             raise UsageError("--setup: needs root")
         settings = envmod.Settings()
-    folios = args.folio or [4096, *env.mthp_sizes]
+    folios = args.folio or [4096, *[s for s in env.mthp_sizes if s in benchmod.DEFAULT_FOLIOS]]
     for f in folios:
         if f != 4096 and f not in env.mthp_sizes:
             raise UsageError(f"--folio: this kernel offers no {f // 1024}K mTHP size")
