@@ -51,7 +51,7 @@ class Outcome:
         if self.status == "agree":
             n = len(self.fields)
             extra = f"; {self.reason}" if self.reason else ""
-            return f"{self.name}: agree ({n} fields{extra})"
+            return f"{self.name}: agree ({n} field{'s' * (n != 1)}{extra})"
         if self.status == "disagree":
             diffs = "; ".join(f"{f.name}: kernel {f.kernel} vs {f.source} {f.simcore}"
                               for f in self.fields if not f.agree)
@@ -169,6 +169,12 @@ def _deltas(region_pair: list[dict], nfolios: int = 1) -> tuple[int, int]:
 
 def _per_folio(snapshot: list[dict], nr: int) -> list[list[dict]]:
     return [snapshot[i:i + nr] for i in range(0, len(snapshot), nr)]
+
+
+def _counts_text(counts: list[int]) -> str:
+    if counts and all(c == counts[0] for c in counts):
+        return f"{counts[0]} on each of {len(counts)} slots"
+    return str(counts)
 
 
 def _same(values: list):
@@ -394,9 +400,8 @@ def exp_fork(lab: Lab) -> Outcome:
         sa, ss = v.counter_deltas(mm)
         o.fields.append(Field(f"{mm} anon/swap pages (smaps Δ)", f"{da}/{ds}", f"{sa}/{ss}"))
     if lab.env.root:
-        o.fields.append(Field("swap count per slot (PTEs naming it)",
-                              kinds_summary([str(c) for c in k_counts]),
-                              kinds_summary([str(c) for c in v.out["swap_counts"]])))
+        o.fields.append(Field("swap count per slot (PTEs naming it)", _counts_text(k_counts),
+                              _counts_text(v.out["swap_counts"])))
         o.fields.append(Field("parent slots", _folio_slots(after["parent"], nr),
                               _sim_slots(v, "parent", nr)))
         o.fields.append(Field("child names the parent's slots",
