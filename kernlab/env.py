@@ -330,6 +330,8 @@ class Settings:
         if env.memcg is None:
             raise Unavailable("no memory cgroup hierarchy")
         root, version = env.memcg
+        if version == 2 and "memory" not in _read(f"{root}/cgroup.subtree_control").split():
+            raise Unavailable(f"the memory controller is not enabled below {root}")
         path = os.path.join(root, f"kernlab-{os.getpid()}")
         self._record({"op": "rmdir", "path": path})
         os.mkdir(path)

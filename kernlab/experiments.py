@@ -545,6 +545,8 @@ def exp_uffd_wp(lab: Lab) -> Outcome:
 
 def exp_tlb(lab: Lab) -> Outcome:
     o = Outcome("tlb-one-cpu", "TLB flushes of a process that ran on one CPU only")
+    if lab.env.machine != "x86_64":
+        raise Skip(f"x86_64 only (an x86 flush policy); this is {lab.env.machine}")
     lab.folio(FOLIO)
     lab.swap()
     tr = lab.tracer()

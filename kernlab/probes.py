@@ -324,7 +324,7 @@ def check_layout(before: list[list[dict]], n: int) -> str | None:
 
 # userfaultfd (include/uapi/linux/userfaultfd.h)
 UFFD_API = 0xAA
-NR_USERFAULTFD = 323  # x86_64
+NR_USERFAULTFD = {"x86_64": 323, "aarch64": 282}.get(os.uname().machine, 323)
 UFFD_USER_MODE_ONLY = 1
 UFFD_FEATURE_PAGEFAULT_FLAG_WP = 1 << 0
 UFFDIO_REGISTER_MODE_WP = 1 << 1

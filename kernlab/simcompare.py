@@ -39,12 +39,17 @@ def scenario(name: str, order: int, mms: dict[str, list[tuple[int, int]]], ptes:
     out = {"schema": SCHEMA, "name": name}
     if description:
         out["description"] = description
-    out["arch"] = arch or {"name": "x86_64"}
+    out["arch"] = arch or {"name": host_arch()}
     out["folio"] = folio
     out["mms"] = [{"name": mm, "vmas": [{"start": hex(s), "end": hex(e)} for s, e in vmas]}
                   for mm, vmas in mms.items()]
     out["ptes"] = [dict(p, addr=hex(p["addr"])) for p in ptes]
     return out
+
+
+def host_arch() -> str:
+    """simcore's name for the machine the lab runs on."""
+    return {"aarch64": "arm64", "arm64": "arm64"}.get(os.uname().machine, "x86_64")
 
 
 _cache: dict[tuple[str, str], dict] = {}
