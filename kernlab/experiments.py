@@ -95,6 +95,11 @@ class Lab:
         elif size == PAGE and "always" in (self.env.thp_enabled,):
             raise Skip("THP is 'always': small pages cannot be asked for without --setup")
 
+    def ready(self, size: int) -> None:
+        """Folios of ``size`` and swap, or skip."""
+        self.folio(size)
+        self.swap()
+
     def swap(self) -> None:
         if self.settings is not None:
             if not self.settings.swap_dev:
@@ -206,8 +211,7 @@ def _vmas_of(out: dict) -> list[tuple[int, int]]:
 def exp_mode(lab: Lab) -> Outcome:
     o = Outcome("mode", "Which mode the running kernel is in (kmem:rss_stat per 64K folio)")
     nf = 8
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     tr = lab.tracer()
     sb = _probe(_probe_fn("probe_swapout"), FOLIO, nf, lab.sizes(), tr)
     lz = _probe(_probe_fn("probe_swapout"), FOLIO, nf, lab.sizes(), tr, True)
@@ -255,15 +259,14 @@ def _probe_fn(name):
 def exp_swapout(lab: Lab, size: int) -> Outcome:
     label = f"{size // 1024}K"
     o = Outcome(f"swapout-{label}", f"MADV_PAGEOUT of {label} folios")
-    lab.folio(size)
-    lab.swap()
+    lab.ready(size)
     nf = 4 if size < 2 * 1024 * 1024 else 2
     out = _probe(_probe_fn("probe_swapout"), size, nf, lab.sizes())
-    return _compare_single(lab, o, out, size, nf, "the whole folio swapped out")
+    return _compare_single(lab, o, out, size, nf, "the whole folio swapped out")[0]
 
 
 def _compare_single(lab: Lab, o: Outcome, out: dict, size: int, nf: int, what: str,
-                    **scn) -> Outcome:
+                    **scn) -> tuple[Outcome, simcompare.SimView]:
     nr = size // PAGE
     folios = _per_folio(out["after"], nr)
     pfn = out["before"][0]["pfn"]
@@ -292,18 +295,19 @@ def _compare_single(lab: Lab, o: Outcome, out: dict, size: int, nf: int, what: s
                 if k in out}
     o.kernel["folios"] = nf
     o.reason = what
-    return _verdict(o)
+    return _verdict(o), v
 
 
 def exp_lazyfree(lab: Lab) -> Outcome:
     o = Outcome("lazyfree", "MADV_FREE, then MADV_PAGEOUT: the lazyfree folio is discarded")
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     nf = 4
     out = _probe(_probe_fn("probe_swapout"), FOLIO, nf, lab.sizes(), None, True)
-    o = _compare_single(lab, o, out, FOLIO, nf, "", dirty=False, young=False, swapbacked=False)
-    o.fields.append(Field("pglazyfreed", out["vmstat"].get("pglazyfreed", 0),
-                          nf * FOLIO // PAGE, "simcore"))
+    o, v = _compare_single(lab, o, out, FOLIO, nf, "", dirty=False, young=False,
+                           swapbacked=False)
+    # simcore: the pages its lazyfree discard removed from MM_ANONPAGES, for every folio
+    o.fields.append(Field("pglazyfreed (vmstat Δ)", out["vmstat"].get("pglazyfreed", 0),
+                          -v.counter_deltas("task")[0] * nf))
     o.reason = "PTEs none, nothing swapped"
     return _verdict(o)
 
@@ -311,8 +315,7 @@ def exp_lazyfree(lab: Lab) -> Outcome:
 def exp_lazyfree_redirty(lab: Lab) -> Outcome:
     o = Outcome("lazyfree-redirtied",
                 "MADV_FREE, one byte rewritten, MADV_PAGEOUT twice")
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     nf, nr, page = 2, FOLIO // PAGE, 5
     out = _probe(_probe_fn("probe_swapout"), FOLIO, nf, lab.sizes(), None, True, page)
     addr, pfn = out["addr"], out["before"][0]["pfn"]
@@ -354,8 +357,7 @@ def exp_lazyfree_redirty(lab: Lab) -> Outcome:
 
 def exp_fork(lab: Lab) -> Outcome:
     o = Outcome("fork", "Folio shared after fork: MADV_PAGEOUT skips it, memcg reclaim swaps it")
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     nr = FOLIO // PAGE
     try:
         cg = lab.memcg()
@@ -419,8 +421,7 @@ def exp_fork(lab: Lab) -> Outcome:
 def exp_half_exclusive(lab: Lab) -> Outcome:
     o = Outcome("half-exclusive",
                 "fork, child exits, parent rewrites 0/8/16 pages: swap-in whole or one page")
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     nr = FOLIO // PAGE
     patterns = [0, nr // 2, nr]
     out = _probe(_probe_fn("probe_half_exclusive"), FOLIO, patterns, lab.sizes())
@@ -468,8 +469,7 @@ LAYOUT_TITLES = {
 
 def exp_layout(lab: Lab, layout: str) -> Outcome:
     o = Outcome(f"layout-{layout}", LAYOUT_TITLES[layout])
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     nr = FOLIO // PAGE
     cg = None if layout == "unaligned" else lab.memcg()
     out = _probe(_probe_fn("probe_layout"), FOLIO, layout, cg, lab.sizes(), memcg=cg)
@@ -517,8 +517,7 @@ def exp_layout(lab: Lab, layout: str) -> Outcome:
 
 def exp_uffd_wp(lab: Lab) -> Outcome:
     o = Outcome("uffd-wp", "userfaultfd write-protect bits carried into swap PTEs")
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     nf, nr = 2, FOLIO // PAGE
     out = _probe(_probe_fn("probe_uffd_wp"), FOLIO, nf)
     addr = out["addr"]
@@ -547,8 +546,7 @@ def exp_tlb(lab: Lab) -> Outcome:
     o = Outcome("tlb-one-cpu", "TLB flushes of a process that ran on one CPU only")
     if lab.env.machine != "x86_64":
         raise Skip(f"x86_64 only (an x86 flush policy); this is {lab.env.machine}")
-    lab.folio(FOLIO)
-    lab.swap()
+    lab.ready(FOLIO)
     tr = lab.tracer()
     nf = 4
     out = None

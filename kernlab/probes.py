@@ -122,6 +122,14 @@ def _fault_alloc(size: int) -> int:
     return counters.mthp_stats(size).get("anon_fault_alloc", 0) if size > PAGE else 0
 
 
+def setup(nfolios: int, size: int, offset: int = 0, byte: int | None = None
+          ) -> tuple[int, str | None]:
+    """`alloc` and `check_folios`: (address, why it is not what was asked, or None)."""
+    f0 = _fault_alloc(size)
+    addr = alloc(nfolios, size, offset, byte)
+    return addr, check_folios(addr, nfolios, size, _fault_alloc(size) - f0)
+
+
 def pageout(addr: int, length: int, tracer: str | None = None) -> tuple[list, int]:
     """MADV_PAGEOUT of the range, traced if asked; (events, thread CPU ns)."""
     t = Tracer(tracer) if tracer else None
@@ -150,12 +158,10 @@ def probe_swapout(size: int, nfolios: int, sizes: list[int], tracer: str | None 
                   lazyfree: bool = False, redirty: int | None = None) -> dict:
     """Folios of ``size`` → (MADV_FREE, a write to page ``redirty``) → MADV_PAGEOUT (twice
     when redirtied)."""
-    f0 = _fault_alloc(size)
-    addr = alloc(nfolios, size)
-    length, npages = nfolios * size, nfolios * size // PAGE
-    bad = check_folios(addr, nfolios, size, _fault_alloc(size) - f0)
+    addr, bad = setup(nfolios, size)
     if bad:
         return {"skip": bad}
+    length, npages = nfolios * size, nfolios * size // PAGE
     before = snap(addr, npages)
     if lazyfree:
         mem.madvise(addr, length, mem.MADV_FREE)
@@ -180,12 +186,10 @@ def probe_swapout(size: int, nfolios: int, sizes: list[int], tracer: str | None 
 
 def probe_fork(size: int, nfolios: int, memcg: tuple[str, int] | None) -> dict:
     """Folios shared with a forked child: MADV_PAGEOUT, then memory-cgroup reclaim."""
-    f0 = _fault_alloc(size)
-    addr = alloc(nfolios, size)
-    length, npages = nfolios * size, nfolios * size // PAGE
-    bad = check_folios(addr, nfolios, size, _fault_alloc(size) - f0)
+    addr, bad = setup(nfolios, size)
     if bad:
         return {"skip": bad}
+    length, npages = nfolios * size, nfolios * size // PAGE
     r, w = os.pipe()
     child = os.fork()
     if child == 0:
@@ -221,12 +225,10 @@ def probe_half_exclusive(size: int, patterns: list[int], sizes: list[int]) -> di
     carry the same exclusive marker."""
     n = size // PAGE
     nf = len(patterns)
-    f0 = _fault_alloc(size)
-    addr = alloc(nf, size)
-    length = nf * size
-    bad = check_folios(addr, nf, size, _fault_alloc(size) - f0)
+    addr, bad = setup(nf, size)
     if bad:
         return {"skip": bad}
+    length = nf * size
     pfns0 = [p["pfn"] for p in snap(addr, nf * n)]
     child = os.fork()
     if child == 0:
@@ -257,9 +259,7 @@ def probe_layout(size: int, layout: str, memcg: tuple[str, int] | None, sizes: l
     second half mremap'd elsewhere). Then MADV_PAGEOUT where it keeps the folio whole, else
     memory-cgroup reclaim."""
     n = size // PAGE
-    f0 = _fault_alloc(size)
-    addr = alloc(1, size)
-    bad = check_folios(addr, 1, size, _fault_alloc(size) - f0)
+    addr, bad = setup(1, size)
     if bad:
         return {"skip": bad}
     pieces = [(addr, 0, n)]  # (virtual address, first folio page, pages)
@@ -366,12 +366,10 @@ def uffd_writeprotect(addr: int, length: int) -> int:
 
 
 def probe_uffd_wp(size: int, nfolios: int) -> dict:
-    f0 = _fault_alloc(size)
-    addr = alloc(nfolios, size)
-    length, npages = nfolios * size, nfolios * size // PAGE
-    bad = check_folios(addr, nfolios, size, _fault_alloc(size) - f0)
+    addr, bad = setup(nfolios, size)
     if bad:
         return {"skip": bad}
+    length, npages = nfolios * size, nfolios * size // PAGE
     try:
         fd = uffd_writeprotect(addr, length)
     except OSError as e:
