@@ -176,6 +176,10 @@ def _per_folio(snapshot: list[dict], nr: int) -> list[list[dict]]:
     return [snapshot[i:i + nr] for i in range(0, len(snapshot), nr)]
 
 
+def _passes(n) -> str:
+    return f"{n} pass" if n == 1 else f"{n} passes"
+
+
 def _counts_text(counts: list[int]) -> str:
     if counts and all(c == counts[0] for c in counts):
         return f"{counts[0]} on each of {len(counts)} slots"
@@ -414,7 +418,7 @@ def exp_fork(lab: Lab) -> Outcome:
     if out.get("passes") == -1:
         raise Skip(f"MADV_PAGEOUT {o.fields[0].kernel}; memory-cgroup reclaim left the shared "
                    f"folio mapped after {MEMCG_PASSES} passes")
-    o.reason = f"memcg reclaim, {out['passes']} pass(es)"
+    o.reason = f"memcg reclaim, {_passes(out['passes'])}"
     return _verdict(o)
 
 
@@ -511,7 +515,7 @@ def exp_layout(lab: Lab, layout: str) -> Outcome:
     o.kernel = {"how": out["how"], "passes": out.get("passes"), "vmas": out["vmas"],
                 "mthp": out["mthp"]}
     o.reason = out["how"].replace("madv_pageout", "MADV_PAGEOUT").replace(
-        "memcg", f"memcg reclaim, {out.get('passes')} pass(es)")
+        "memcg", f"memcg reclaim, {_passes(out.get('passes'))}")
     return _verdict(o)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bookkit.chapters.performance import md_table
-from bookkit.live import Live, static
+from bookkit.live import Live
 
 CHAPTER = "kernel-lab"
 REPO = Path(__file__).resolve().parents[2]
@@ -100,17 +100,17 @@ def bench_rows(rec: dict) -> list[dict[str, Any]]:
     rows = []
     for r in rec["rows"]:
         p = r.get("perf") or {}
+        k = r["folio"] // 1024
         rows.append({
-            "folio": f"{r['folio'] // 1024} KiB",
-            "kernel CPU (ms)": _fmt(r.get("kernel_cpu_ms"), ".0f"),
-            "share in try_to_unmap()": _fmt(p.get("unmap_share") and 100 * p["unmap_share"],
-                                            ".0f") + (" %" if p else ""),
-            "unmap, measured (ms)": _fmt(r.get("kernel_unmap_ms"), ".1f"),
-            "unmap, model (ms)": _fmt(r.get("model_unmap_ms"), ".1f"),
-            "measured / model": _fmt(r.get("unmap_measured_over_model"), ".1f") + "×"
+            "folio": f"{k // 1024}M" if k >= 1024 else f"{k}K",
+            "kernel (ms)": _fmt(r.get("kernel_cpu_ms"), ".0f"),
+            "model (ms)": _fmt(r.get("model_ms"), ".0f"),
+            "in unmap": _fmt(p.get("unmap_share") and 100 * p["unmap_share"], ".0f")
+            + (" %" if p else ""),
+            "unmap (ms)": _fmt(r.get("kernel_unmap_ms"), ".1f"),
+            "model's unmap (ms)": _fmt(r.get("model_unmap_ms"), ".1f"),
+            "ratio": _fmt(r.get("unmap_measured_over_model"), ".1f") + "×"
             if r.get("unmap_measured_over_model") else "–",
-            "model total (ms)": _fmt(r.get("model_ms"), ".0f"),
-            "simcore CPU (s)": _fmt(r.get("simcore_s"), ".2f"),
             "simcore / kernel": _fmt(r.get("ratio_simcore_kernel"), ".1f") + "×"
             if r.get("ratio_simcore_kernel") else "–",
         })
@@ -123,16 +123,21 @@ def bench_table(rec: dict) -> str:
     return md_table(rows, cols, align_right=tuple(cols[1:]))
 
 
+def _span(values: list[float], unit: str) -> str:
+    lo, hi = f"{min(values):.0f}", f"{max(values):.0f}"
+    return f"{lo}{unit}" if lo == hi else f"{lo}–{hi}{unit}"
+
+
 def bench_facts(rec: dict) -> dict[str, str]:
     """The numbers the prose quotes, from the record."""
     rows = [r for r in rec["rows"] if "kernel_cpu_ms" in r]
     out: dict[str, str] = {}
     ratios = [r["unmap_measured_over_model"] for r in rows if r.get("unmap_measured_over_model")]
     if ratios:
-        out["unmap_ratio"] = f"{min(ratios):.0f}–{max(ratios):.0f}×"
+        out["unmap_ratio"] = _span(ratios, "×")
     shares = [100 * r["perf"]["unmap_share"] for r in rows if r.get("perf")]
     if shares:
-        out["share"] = f"{min(shares):.0f}–{max(shares):.0f} %"
+        out["share"] = _span(shares, " %")
     r64 = next((r for r in rows if r["folio"] == 64 * 1024), None)
     if r64:
         out["k64"] = f"{r64['kernel_cpu_ms']:.0f}"
@@ -173,7 +178,11 @@ def measured_section() -> str:
             f"x86: the unmap is a large share of the time, not a small one. So the model's x86 "
             f"estimate of what batching the unmap saves rests on the smaller unmap term, and "
             f"this machine suggests it is too small.")
-    return "\n\n".join(text) + "\n\n" + bench_table(rec)
+    legend = ("Columns: the kernel's CPU time and the cost model's estimate of it; the share of "
+              "the syscall perf found under `try_to_unmap()` and the milliseconds that makes; "
+              "the model's unmap term and the ratio of the two; simcore's CPU time over the "
+              "kernel's for the same workload.")
+    return "\n\n".join(text) + "\n\n" + bench_table(rec) + "\n\n" + legend
 
 
 # -- the live button ----------------------------------------------------------------------------
@@ -218,4 +227,4 @@ def live_button() -> Live:
     note = ("<p><em>In Jupyter this cell shows a button that runs <code>python -m kernlab "
             "check</code> on your own kernel and prints the table above for it. On this "
             "website the table is the one recorded when the site was built.</em></p>")
-    return Live(w.VBox([w.HBox([button, setup]), out]), static(note, "kernlab button"))
+    return Live(w.VBox([w.HBox([button, setup]), out]), note)
