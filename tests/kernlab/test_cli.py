@@ -68,3 +68,15 @@ def test_check_unprivileged_changes_nothing():
     assert lines[0].startswith("mode: ")
     after = env.detect().as_dict()
     assert after == before
+
+
+def test_bench_without_setup_says_why_the_kernel_is_not_timed(capsys):
+    """A small workload: simcore's side always runs; the kernel's only where swap and the folio
+    size are already there (never set up without --setup)."""
+    before = env.detect().as_dict()
+    assert cli.main(["bench", "--size", "4M", "--folio", "64K", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "simcore --mode" in out and "\n   64K " in out
+    if not env.detect().swaps:
+        assert "kernel timing skipped: no swap" in out
+    assert env.detect().as_dict() == before
