@@ -174,10 +174,10 @@ def measured_section() -> str:
             f"and puts the rest in the fixed per-folio reclaim cost: its unmap term is "
             f"{f['unmap_ratio']} smaller than the unmap time measured on this machine. The "
             f"model's totals were fitted to the cover letter's two numbers, and a fixed cost "
-            f"per folio can absorb almost any split; the measurement says the split is wrong on "
-            f"x86: the unmap is a large share of the time, not a small one. So the model's x86 "
-            f"estimate of what batching the unmap saves rests on the smaller unmap term, and "
-            f"this machine suggests it is too small.")
+            f"per folio can absorb almost any split; this measurement says the split is wrong "
+            f"here: the unmap is a large share of the time, not a small one. A larger unmap "
+            f"does not by itself mean a larger saving: how much of it batching removes (calls, "
+            f"not the per-page stores and invalidations) is a separate question.")
     legend = ("Columns: the kernel's CPU time and the cost model's estimate of it; the share of "
               "the syscall perf found under `try_to_unmap()` and the milliseconds that makes; "
               "the model's unmap term and the ratio of the two; simcore's CPU time over the "
