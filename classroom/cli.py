@@ -151,7 +151,10 @@ def cmd_collect(args, out, err) -> int:
     if not src.is_dir():
         raise UsageError(f"{args.dir!r} is not a directory of handouts")
     rows, n = [], 0
-    for f in sorted(src.glob("*.txt"))[:10_000]:
+    files = sorted(src.glob("*.txt"))[:10_000]
+    if args.out:
+        check_target(args.out, files)            # never over a handout
+    for f in files:
         try:
             text, _ = read_text(f, "handout")
         except FileError as e:
@@ -166,7 +169,7 @@ def cmd_collect(args, out, err) -> int:
             rows.append((m.group(1), t, a.strip()))
     text = _csv(rows, ("student", "topic", "answer"))
     if args.out:
-        write_atomic(args.out, text)
+        write_atomic(args.out, text, inputs=files)
         out.write(f"collected {len(rows)} answers from {n} handouts: {args.out}\n")
     else:
         out.write(text)

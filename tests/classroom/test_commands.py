@@ -98,6 +98,7 @@ def test_assign_collect_grade_round_trip(tmp_path, monkeypatch):
                 ("0:1" if t == "batches" else "")
             text = text.replace(f"answer {t}: ", f"answer {t}: {ans}")
         f.write_text(text)
+    one_line_error(*run("collect", tmp_path / "ho", "--out", tmp_path / "ho" / "bob.txt"))
     rc, _, err = run("collect", tmp_path / "ho", "--out", tmp_path / "answers.csv")
     assert rc == 0, err
     rc, out, err = run("grade", tmp_path / "answers.csv", "--roster", roster, "--topics",
