@@ -189,8 +189,14 @@ def cmd_grade(args, out, err) -> int:
     if args.feedback and Path(args.feedback).exists() and not Path(args.feedback).is_dir():
         raise UsageError(f"--feedback: {args.feedback!r} is not a directory")
     students, problems = _roster(args.roster, args.id_column) if args.roster else (None, [])
+    columns = {}
+    for spec in args.column:
+        header, sep, topic = spec.rpartition("=")
+        if not sep or not header.strip():
+            raise UsageError(f"--column: {spec[:60]!r} is not HEADER=TOPIC")
+        columns[header.strip()] = topic.strip()
     try:
-        records, row_problems = submissions(read_table(args.file, "answers"))
+        records, row_problems = submissions(read_table(args.file, "answers"), columns)
     except ValueError as e:
         raise UsageError(str(e)) from None
     report = grade_class(students, records, secret, topics, d, args.points,
@@ -295,6 +301,8 @@ def build_parser() -> Parser:
     p.add_argument("--id-column", help="the roster column holding the student id")
     p.add_argument("--topics", help="the assignment's topics (default: all)")
     p.add_argument("-d", "--difficulty", type=int, default=1)
+    p.add_argument("--column", action="append", default=[], metavar="HEADER=TOPIC",
+                   help="a question column of a wide export and its topic (repeatable)")
     p.add_argument("--points", type=float, default=1.0, help="points per topic (default 1)")
     p.add_argument("--out", help="per-answer grades CSV (default: stdout)")
     p.add_argument("--gradebook", help="per-student totals CSV for an LMS import")

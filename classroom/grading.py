@@ -130,13 +130,14 @@ def _lookup(students: list[Student]) -> dict[str, Student]:
 
 # -- submissions -------------------------------------------------------------------------------
 _TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %I:%M:%S %p",
-                 "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+                 "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+                 "%d %B %Y %I:%M %p")                      # the last: Moodle's quiz reports
 
 
 def _when(text: str):
     """A submission time as the LMSs write it (the zone dropped: one export, one zone)."""
     t = re.sub(r"(?:\s*(?:GMT|UTC)\s*(?:[+-]\d{1,2}(?::?\d\d)?)?|Z|[+-]\d\d:?\d\d)$", "",
-               (text or "").strip()[:40])
+               re.sub(r"\s+", " ", (text or "").strip()[:40]))
     for f in _TIME_FORMATS:
         try:
             return datetime.strptime(t, f)
@@ -145,8 +146,12 @@ def _when(text: str):
     return None
 
 
-def submissions(t: Table) -> tuple[list[dict], list[str]]:
-    """Long (student, topic, answer) or wide (one column per topic) rows -> answer records."""
+def submissions(t: Table, columns: dict[str, str] | None = None) -> tuple[list[dict], list[str]]:
+    """Long (student, topic, answer) or wide (one column per topic) rows -> answer records.
+
+    ``columns`` maps headers to topics for a wide export whose question columns are not named
+    after the topics (Moodle's ``Response 1``, a form's own wording): ``{"Response 1":
+    "batches"}``."""
     scol = t.column(IDENTITY)
     if scol is None:
         raise ValueError(f"{t.path}: no column names the student (need one of student, "
@@ -156,7 +161,13 @@ def submissions(t: Table) -> tuple[list[dict], list[str]]:
         scol = t.column(("sisloginid", "loginid", "username", "emailaddress", "email"))
     tcol, acol = t.column(TOPIC_COLUMNS), t.column(ANSWER_COLUMNS)
     wide = {}
-    if tcol is None or acol is None:
+    for header, topic in (columns or {}).items():
+        if key(header) not in t.keys:
+            raise ValueError(f"--column: no column {header!r} in {t.path} (it has "
+                             f"{', '.join(t.headers)})"[:300])
+        exercises.topic_module(topic)
+        wide[key(header)] = topic
+    if not wide and (tcol is None or acol is None):
         for k in t.keys:     # a form's question titles: "batches", "Batches (seed 12)", ...
             topic = next((tp for tp in exercises.topics() if k.startswith(key(tp))), None)
             if topic and topic not in wide.values():

@@ -40,7 +40,8 @@ IDENTITY = ("student", "login", "sisloginid", "loginid", "username", "user", "em
             "email", "sid", "studentid", "idnumber", "sisuserid", "id", "name")
 TOPIC_COLUMNS = ("topic", "exercise", "question")
 ANSWER_COLUMNS = ("answer", "response", "submission")
-TIME_COLUMNS = ("timestamp", "submittedat", "submissiontime", "submitted", "time", "date")
+TIME_COLUMNS = ("timestamp", "submittedat", "submissiontime", "completed", "submitted",
+                "startedon", "time", "date")
 SKIP_FIRST_CELL = ("pointspossible", "muted")
 
 

@@ -210,3 +210,24 @@ def test_fuzz_grade_never_tracebacks(tmp_path_factory, rows, delim, header):
 def test_fuzz_answers_feedback_or_clean(topic, seed, d, text):
     fb = X.check(X.generate(topic, seed, d), text)
     assert isinstance(fb.correct, bool) and fb.message and "\n" not in fb.message.strip()
+
+
+def test_moodle_quiz_report_with_column_mapping(tmp_path):
+    roster = "Username,Email address\nada,ada@uni.example\nbob,bob@uni.example\n"
+    good = answer("ada", "batches")
+    report = ("Surname,First name,Username,State,Started on,Completed,Response 1,Response 2\n"
+              f'Lovelace,Ada,ada,Finished,14 September 2026  10:00 AM,14 September 2026  10:20 AM,'
+              f'"{good}",\n'
+              f'Lovelace,Ada,ada,Finished,13 September 2026  9:00 AM,13 September 2026  9:20 AM,'
+              f'0:1,\n'
+              f'Bob,Bo,bob,Finished,14 September 2026  11:00 AM,14 September 2026  11:30 AM,'
+              f'0:1,"swap=none"\n')
+    grades, err = grade(tmp_path, report, roster, "--column", "Response 1=batches",
+                        "--column", "Response 2=partial-failure")
+    got = {(g["student"], g["topic"]): g["points"] for g in grades}
+    assert got == {("ada", "batches"): "1", ("bob", "batches"): "0",
+                   ("bob", "partial-failure"): "0"}, err
+    assert "row 3: an earlier submission of ada's batches (row 2 counts)" in err
+    rc, _, err = run("grade", tmp_path / "answers.csv", "--column", "Response 9=batches",
+                     "--topics", TOPICS)
+    assert rc == 2 and err.count("\n") == 1 and "Response 9" in err
