@@ -329,11 +329,12 @@
       row.appendChild(self.text("mm " + i + " name", mm.name, "mms[" + i + "].name", function (v) { mm.name = v; }));
       (mm.vmas || []).forEach(function (vma, j) {
         var p = "mms[" + i + "].vmas[" + j + "]";
-        row.appendChild(self.text("VMA start", vma.start, p + ".start", function (v) { vma.start = intOrText(v); }, "ttu-live-addr"));
-        row.appendChild(self.text("end", vma.end, p + ".end", function (v) { vma.end = intOrText(v); }, "ttu-live-addr"));
-        row.appendChild(self.check("mlocked", !!vma.locked, p + ".locked", function (on) {
-          if (on) vma.locked = true; else delete vma.locked;
-        }));
+        row.appendChild(el("span", { className: "ttu-live-vma" }, [
+          self.text("VMA " + j + " start", vma.start, p + ".start", function (v) { vma.start = intOrText(v); }, "ttu-live-addr"),
+          self.text("end", vma.end, p + ".end", function (v) { vma.end = intOrText(v); }, "ttu-live-addr"),
+          self.check("mlocked", !!vma.locked, p + ".locked", function (on) {
+            if (on) vma.locked = true; else delete vma.locked;
+          })]));
       });
       row.appendChild(self.remove("Remove mm " + i, function () { sc.mms.splice(i, 1); }));
       mms.appendChild(row);

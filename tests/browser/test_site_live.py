@@ -115,6 +115,7 @@ def edit_sparc64(page):
 
 
 def edit_partial_failure(page):
+    field(page, "start").select_option(index=1)     # the preset with a pin on a page
     field(page, "faults[0].page").fill("5")
     field(page, "faults[0].page").press("Tab")
     assert _scenario(page)["faults"][0]["page"] == 5
