@@ -29,6 +29,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m simcore.bench
+	$(BIN)/python -m bookkit.bench
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab book/

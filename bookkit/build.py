@@ -276,7 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     status_path.write_text(f"{edition} ok {fingerprint}\n")
     from bookkit.liveruntime import install
 
-    print(install(out / "html")[1])
+    live_ok, live_line = install(out / "html")
+    print(live_line)
+    if not live_ok and os.environ.get("BOOKKIT_LIVE") == "require":
+        print(f"{PROG}: FAILED ({edition} edition): BOOKKIT_LIVE=require but {live_line}",
+              file=sys.stderr)
+        return 1
     print(f"{PROG}: OK: {edition} edition in {out / 'html'} ({elapsed:.1f} s)")
     return 0
 

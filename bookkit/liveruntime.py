@@ -17,7 +17,8 @@ The build calls :func:`install` after Sphinx has written the site. It copies int
 Nothing is loaded by a page until its reader presses "Run" in a scenario editor
 (``book/_static/live.js`` starts ``book/_static/live-worker.mjs``). Without npm, pip or a
 network the site is built without the live runtime and :func:`install` says so in one line;
-``BOOKKIT_LIVE=0`` leaves it out on purpose.
+``BOOKKIT_LIVE=0`` leaves it out on purpose; with ``BOOKKIT_LIVE=require`` (CI) a build that
+cannot include it fails.
 
 ``python -m bookkit.liveruntime fetch`` fills the cache only; ``... install HTML_DIR`` copies.
 """

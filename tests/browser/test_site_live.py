@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 import pytest
-from browser_support import REPO, format_violations, run_axe, save_axe_report
+from browser_support import REPO, format_violations, run_axe, save_axe_report, skip_or_fail
 
 LIVE = ".ttu-live"
 BOOT_MS = 240_000
@@ -39,8 +39,8 @@ SAME_COUNTERS = ("iterations", "ptep_get", "pte_reads", "pte_writes", "contpte_u
 @pytest.fixture(scope="module", autouse=True)
 def live_runtime(site):
     if not (site.html / "_static" / "live" / "manifest.json").is_file():
-        pytest.fail("the site has no live runtime (_static/live): bookkit.liveruntime could not "
-                    "fetch Pyodide; the build said why", pytrace=False)
+        skip_or_fail("the site has no live runtime (_static/live): bookkit.liveruntime could "
+                     "not fetch Pyodide (npm, network); the build said why")
 
 
 def cli(tmp_path, scenario_text: str, mode: str, bugs: list[str]) -> subprocess.CompletedProcess:
