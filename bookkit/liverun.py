@@ -1,8 +1,10 @@
 """One live run on the website: what the page's Web Worker asks Python to do.
 
 ``book/_static/live-worker.mjs`` boots Pyodide, unpacks ``simcore.zip`` (simcore and this
-module, see `bookkit.liveruntime`) and calls :func:`run_json` for each "Run" a reader presses.
-:func:`run` does exactly what a reader's shell would do:
+module, see `bookkit.liveruntime`) and calls :func:`call_json` for each request of the page:
+``run`` for a scenario editor's Run, ``exercise`` and ``check`` for an exercise box's fresh
+variant and its check (:func:`exercise_variant`, :func:`exercise_check`: the exercises' own
+generator and Python checker). :func:`run` does exactly what a reader's shell would do:
 
 1. it writes the scenario to ``scenario.json`` and calls the command line,
    ``python -m simcore run scenario.json --mode MODE [--bug NAME] --json``
@@ -89,6 +91,47 @@ def run(text: str, mode: str = "patched", bugs: list[str] | tuple[str, ...] = ()
     return result
 
 
-def run_json(text: str, mode: str = "patched", bugs_json: str = "[]") -> str:
-    """:func:`run` with JSON in and out (what the worker calls through Pyodide)."""
-    return json.dumps(run(text, mode, json.loads(bugs_json)))
+# -- exercises with fresh seeds ---------------------------------------------------------------
+def _exercises():
+    """The exercise generators: `classroom.exercises` (standard library only) where the
+    checkout has it, else `simcore.exercises`, where they lived before."""
+    try:
+        from classroom import exercises
+    except ImportError:
+        from simcore import exercises
+    return exercises
+
+
+def exercise_variant(topic: str, seed: int, difficulty: int) -> dict[str, Any]:
+    """A new instance of an exercise as the page shows it: no answer, no explanation."""
+    ex = _exercises()
+    try:
+        inst = ex.generate(topic, seed, difficulty)
+    except ValueError as e:
+        return {"error": str(e).splitlines()[0]}
+    return {"topic": inst.topic, "seed": inst.seed, "difficulty": inst.difficulty,
+            "title": inst.title, "question": inst.question, "strip": inst.strip,
+            "answer_format": inst.answer_format, "command": inst.command}
+
+
+def exercise_check(topic: str, seed: int, difficulty: int, answer: str) -> dict[str, Any]:
+    """The verdict of the exercises' own Python checker (what ``ex.check()`` says)."""
+    ex = _exercises()
+    try:
+        feedback = ex.check(ex.generate(topic, seed, difficulty), answer)
+    except ValueError as e:
+        return {"error": str(e).splitlines()[0]}
+    return {"correct": bool(feedback.correct), "message": feedback.message}
+
+
+COMMANDS = {
+    "run": lambda a: run(a["scenario"], a.get("mode", "patched"), a.get("bugs", ())),
+    "exercise": lambda a: exercise_variant(a["topic"], int(a["seed"]), int(a["difficulty"])),
+    "check": lambda a: exercise_check(a["topic"], int(a["seed"]), int(a["difficulty"]),
+                                      str(a["answer"])),
+}
+
+
+def call_json(command: str, args_json: str) -> str:
+    """One request of the page's worker, JSON in and out: ``run``, ``exercise`` or ``check``."""
+    return json.dumps(COMMANDS[command](json.loads(args_json)))

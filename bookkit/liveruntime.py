@@ -44,6 +44,8 @@ PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 WHEELS = ("jsonschema==4.17.3", "pyrsistent==0.20.0", "attrs==26.1.0")
 #: The bookkit modules the worker imports (they import nothing but simcore and the stdlib).
 BUNDLE_BOOKKIT = ("__init__.py", "live.py", "player.py", "frames.py", "liverun.py")
+#: Packages zipped whole (their modules import what they need lazily).
+BUNDLE_PACKAGES = ("simcore", "classroom")
 SITE_DIR = Path("_static") / "live"
 #: Suffixes of simcore's files that go into the bundle (sources, schema, shipped data).
 BUNDLE_SUFFIXES = (".py", ".json", ".csv", ".txt")
@@ -118,8 +120,10 @@ def fetch_wheels(cache: Path) -> list[Path]:
 
 
 def bundle(dest: Path, repo: Path = REPO) -> Path:
-    """Zip simcore and the worker's bookkit modules from the checkout (byte-stable)."""
-    files = sorted(p for p in (repo / "simcore").rglob("*")
+    """Zip simcore (and classroom, for the exercises) and the worker's bookkit modules from
+    the checkout (byte-stable)."""
+    files = sorted(p for pkg in BUNDLE_PACKAGES if (repo / pkg).is_dir()
+                   for p in (repo / pkg).rglob("*")
                    if p.is_file() and p.suffix in BUNDLE_SUFFIXES and "__pycache__" not in p.parts)
     files += [repo / "bookkit" / name for name in BUNDLE_BOOKKIT]
     tmp = dest.with_suffix(".part")

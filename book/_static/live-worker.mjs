@@ -3,8 +3,9 @@
  * Started on a reader's first "Run", never on page load. It boots Pyodide from the site
  * itself (_static/live/pyodide/, copied there by bookkit.liveruntime at build time), unpacks
  * the pure-Python wheels and simcore.zip listed in _static/live/manifest.json, and then answers
- * each message {id, scenario, mode, bugs} with bookkit.liverun.run_json(): the command line's
- * report and the player's preset. Nothing is fetched from anywhere but this site.
+ * each message {id, cmd, args} with bookkit.liverun.call_json(cmd, args): "run" (the command
+ * line's report and the player's preset), "exercise" (a fresh variant of an exercise) or
+ * "check" (its Python checker's verdict). Nothing is fetched from anywhere but this site.
  *
  * Messages to the page: {type: "status", text}, {type: "ready", ms},
  * {id, type: "result", result, ms} and {id, type: "failure", text, noRuntime}.
@@ -44,18 +45,18 @@ async function boot() {
   pyodide.runPython(
     "import sys\n" +
     "sys.path.insert(0, " + JSON.stringify(SITE_PACKAGES) + ")\n" +
-    "from bookkit.liverun import run_json\n");
+    "from bookkit.liverun import call_json\n");
   self.postMessage({ type: "ready", ms: performance.now() - t0 });
-  return pyodide.globals.get("run_json");
+  return pyodide.globals.get("call_json");
 }
 
 self.onmessage = async function (ev) {
   const msg = ev.data;
   try {
     if (booting === null) booting = boot();
-    const runJson = await booting;
+    const callJson = await booting;
     const t0 = performance.now();
-    const text = runJson(msg.scenario, msg.mode, JSON.stringify(msg.bugs || []));
+    const text = callJson(msg.cmd, JSON.stringify(msg.args));
     self.postMessage({ id: msg.id, type: "result", result: JSON.parse(text),
       ms: performance.now() - t0 });
   } catch (err) {

@@ -168,3 +168,18 @@ def test_without_npm_the_site_is_built_without_live_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("BOOKKIT_LIVE", "0")
     ok, line = liveruntime.install(tmp_path / "html")
     assert not ok and "BOOKKIT_LIVE=0" in line
+
+
+def test_fresh_exercise_variants_are_checked_by_the_python_checker():
+    ex = liverun._exercises()
+    shown = json.loads(liverun.call_json("exercise", json.dumps(
+        {"topic": "sub-batches", "seed": 4242, "difficulty": 2})))
+    inst = ex.generate("sub-batches", 4242, 2)
+    assert shown["question"] == inst.question and shown["command"] == inst.command
+    assert "answer" not in shown and "explanation" not in shown
+    args = {"topic": "sub-batches", "seed": 4242, "difficulty": 2}
+    right = json.loads(liverun.call_json("check", json.dumps(dict(args, answer=inst.answer))))
+    assert right == {"correct": True, "message": ex.check(inst, inst.answer).message}
+    wrong = json.loads(liverun.call_json("check", json.dumps(dict(args, answer="0:1:E"))))
+    assert wrong == {"correct": False, "message": ex.check(inst, "0:1:E").message}
+    assert "error" in liverun.exercise_variant("no-such-topic", 1, 1)

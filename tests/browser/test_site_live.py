@@ -204,3 +204,37 @@ def test_bad_input_share_and_axe(open_page, tmp_path, axe_js):
     again = check_against_cli(fresh, tmp_path)
     assert again == first
     fresh_watch.assert_clean()
+
+
+@pytest.mark.skipif(not (REPO / "classroom" / "exercises").is_dir(),
+                    reason="the exercises run in the browser from classroom.exercises (standard "
+                           "library only); simcore.exercises needs numpy, which Pyodide lacks here")
+def test_exercise_fresh_variant_checked_in_the_browser(open_page):
+    from classroom import exercises
+
+    page, watch = open_page("book/anon-exclusive.html")
+    box = page.locator(".ttu-exercise").first
+    book_question = box.locator(".ttu-ex-question").inner_text()
+    box.locator(".ttu-ex-new").click()
+    page.wait_for_function("['done', 'error'].includes(document.querySelector('.ttu-exercise')"
+                           ".getAttribute('data-live-state'))", timeout=BOOT_MS)
+    assert box.get_attribute("data-live-state") == "done", box.inner_text()
+    inst = exercises.generate(box.get_attribute("data-topic"),
+                              int(box.get_attribute("data-live-seed")),
+                              int(box.get_attribute("data-difficulty")))
+    assert box.locator(".ttu-ex-question").inner_text() == inst.question.strip()
+    assert box.locator(".ttu-ex-command").inner_text() == inst.command
+    wrong = next(iter(exercises.topic_module(inst.topic).wrong_answers(inst)), "0:1:E")
+    for answer in (wrong, inst.answer):
+        box.locator("input").fill(answer)
+        box.locator(".ttu-ex-check").click()
+        verdict = exercises.check(inst, answer)
+        want = "correct" if verdict.correct else "wrong"
+        page.wait_for_function(
+            "w => document.querySelector('.ttu-exercise').getAttribute('data-result') === w",
+            arg=want)
+        assert box.locator(".ttu-ex-feedback").inner_text() == verdict.message
+    box.locator(".ttu-ex-book").click()
+    assert box.locator(".ttu-ex-question").inner_text() == book_question
+    assert box.get_attribute("data-live-seed") is None
+    watch.assert_clean()
