@@ -224,7 +224,7 @@ def test_exercise_fresh_variant_checked_in_the_browser(open_page):
                               int(box.get_attribute("data-difficulty")))
     assert box.locator(".ttu-ex-question").inner_text() == inst.question.strip()
     assert box.locator(".ttu-ex-command").inner_text() == inst.command
-    wrong = next(iter(exercises.topic_module(inst.topic).wrong_answers(inst)), "0:1:E")
+    wrong = next(iter(exercises.topic_module(inst.topic).wrong_answers(inst).values()), "0:1:E")
     for answer in (wrong, inst.answer):
         box.locator("input").fill(answer)
         box.locator(".ttu-ex-check").click()
