@@ -80,8 +80,9 @@ def fetch_pyodide(cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     tgz = cache / f"pyodide-{PYODIDE}.tgz"
     if not tgz.is_file():
-        _run([npm, "pack", f"pyodide@{PYODIDE}", "--pack-destination", str(cache), "--silent"],
-             f"npm pack pyodide@{PYODIDE}")
+        # offline, npm and pip give up within about a minute instead of retrying for long
+        _run([npm, "pack", f"pyodide@{PYODIDE}", "--pack-destination", str(cache), "--silent",
+              "--fetch-retries=1", "--fetch-timeout=30000"], f"npm pack pyodide@{PYODIDE}")
     tmp = dest.with_suffix(".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -110,7 +111,8 @@ def fetch_wheels(cache: Path) -> list[Path]:
     missing = [r for r, p in zip(WHEELS, paths, strict=True) if not p.is_file()]
     if missing:
         dest.mkdir(parents=True, exist_ok=True)
-        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary",
+        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--retries", "1",
+              "--timeout", "30", "--only-binary",
               ":all:", "--platform", "any", "--implementation", "py", "--python-version", "3.14",
               "-d", str(dest), *missing], "pip download " + " ".join(missing))
     for p in paths:
