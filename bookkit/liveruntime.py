@@ -65,8 +65,11 @@ def _run(cmd: list[str], what: str, timeout: int = 300) -> None:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise FetchError(f"{what} failed: {e}") from None
     if r.returncode != 0:
-        last = [ln for ln in (r.stderr or r.stdout).strip().splitlines() if ln.strip()]
-        raise FetchError(f"{what} failed: {last[-1] if last else f'exit {r.returncode}'}")
+        lines = [ln.strip() for ln in (r.stderr or r.stdout).strip().splitlines() if ln.strip()]
+        # npm: the "code" line names the problem (ECONNREFUSED, E404 ...); pip: the last line
+        code = [ln for ln in lines if ln.startswith(("npm error code", "npm ERR! code"))]
+        why = (code or lines[-1:] or [f"exit {r.returncode}"])[0]
+        raise FetchError(f"{what} failed: {why}")
 
 
 def fetch_pyodide(cache: Path) -> Path:
@@ -81,8 +84,9 @@ def fetch_pyodide(cache: Path) -> Path:
     tgz = cache / f"pyodide-{PYODIDE}.tgz"
     if not tgz.is_file():
         # offline, npm and pip give up within about a minute instead of retrying for long
-        _run([npm, "pack", f"pyodide@{PYODIDE}", "--pack-destination", str(cache), "--silent",
-              "--fetch-retries=1", "--fetch-timeout=30000"], f"npm pack pyodide@{PYODIDE}")
+        _run([npm, "pack", f"pyodide@{PYODIDE}", "--pack-destination", str(cache),
+              "--loglevel=error", "--fetch-retries=1", "--fetch-timeout=30000"],
+             f"npm pack pyodide@{PYODIDE}")
     tmp = dest.with_suffix(".part")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
