@@ -159,10 +159,24 @@ def test_edit_and_run_live(open_page, path, tmp_path):
     assert page.locator(LIVE).count() == 1
     page.click(f"{LIVE} > summary")
     CHAPTERS[path](page)
+    # nothing of the runtime is loaded before the reader presses Run
+    assert not [u for u in watch.requests if "/_static/live/" in u or "live-worker" in u]
     run_live(page)
     report = check_against_cli(page, tmp_path)
     verdict = "succeeded" if report["ok"] else "failed"
     assert f"try_to_unmap {verdict}" in page.inner_text(f"{LIVE} .ttu-live-status")
+    watch.assert_clean()
+
+
+def test_without_javascript_the_presets_remain(open_page, site):
+    from bookkit.player import read_players
+
+    path = "book/anon-exclusive.html"
+    (data,) = [d for d in read_players((site.html / path).read_text()) if d.get("live")]
+    page, watch = open_page(path, java_script_enabled=False)
+    assert page.locator(LIVE).count() == 0
+    summary = page.locator('.ttu-player[data-live] .ttu-static').inner_text()
+    assert all(p["label"] in summary for p in data["presets"])
     watch.assert_clean()
 
 
