@@ -28,8 +28,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # simcore's benchmarks, the live mode's (bookkit.bench), then the cover-letter workload on this
-# kernel beside simcore. The kernel side needs zram swap and a chosen mTHP size: `make bench KERNLAB_SETUP=1` as root lets the lab
-# set them up (and restore them); without it the lab says why it skipped the kernel's timing.
+# kernel beside simcore. The kernel side needs zram swap and a chosen mTHP size:
+# `make bench KERNLAB_SETUP=1` as root lets the lab set them up (and restore them); without it
+# the lab says why it skipped the kernel's timing.
 KERNLAB_SETUP ?=
 bench: $(STAMP)
 	$(BIN)/python -m simcore.bench
