@@ -76,17 +76,19 @@ class Exercise:
         title = html.escape(i.title or i.topic)
         return (
             f"<style>{_STYLE}</style>"
-            f"<div class='ttu-exercise' id='{self.dom_id}' data-topic='{i.topic}'>"
+            f"<div class='ttu-exercise' id='{self.dom_id}' data-topic='{i.topic}' "
+            f"data-seed='{i.seed}' data-difficulty='{i.difficulty}'>"
             f"<p><b>Exercise{(' ' + html.escape(self.number)) if self.number else ''}: "
             f"{title}</b></p>"
-            f"<p style='white-space:pre-line'>{html.escape(i.question)}</p>"
-            + (f"<pre>{html.escape(i.strip)}</pre>" if i.strip else "")
+            f"<p class='ttu-ex-question' style='white-space:pre-line'>"
+            f"{html.escape(i.question)}</p>"
+            + (f"<pre class='ttu-ex-strip'>{html.escape(i.strip)}</pre>" if i.strip else "")
             + f"<label for='{self.dom_id}-in'>{label}</label><br>"
             f"<input id='{self.dom_id}-in' type='text' autocomplete='off' spellcheck='false'> "
             f"<button type='button' class='ttu-ex-check'>Check</button>"
             f"<p class='ttu-ex-feedback' role='status' aria-live='polite'></p>"
             f"<p class='ttu-ex-note'><small>In Jupyter: <code>ex.check(\"your answer\")</code>. "
-            f"Reproduce: <code>{html.escape(i.command)}</code></small></p>"
+            f"Reproduce: <code class='ttu-ex-command'>{html.escape(i.command)}</code></small></p>"
             f"<script type='application/json' class='ttu-ex-data'>{data}</script>"
             f"<script>if(!window.__ttuExercises){{window.__ttuExercises=1;{_WIRING}}}</script>"
             "</div>")

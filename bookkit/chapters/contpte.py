@@ -261,7 +261,7 @@ def explorer_player() -> str:
         _preset("offset", "64 KiB folio, 8 pages off alignment (patched)", "patched",
                 "Virtual and physical addresses are not aligned alike: no CONT block, so "
                 "batching saves what it saves on x86.", order=4, offset_pages=8),
-    ]))
+    ], live=True))
 
 
 def live():

@@ -289,7 +289,7 @@ def explorer_player() -> dict[str, Any]:
         p("offset", "no-swap-offset (bug)", "dup_swap", bugs=("no-swap-offset",),
           desc="bug zoo: every swap PTE of a sub-batch names the sub-batch's first slot; the "
                "checker reports {codes}."),
-    ])
+    ], live=True)
 
 
 def cve_player() -> dict[str, Any]:
