@@ -93,12 +93,9 @@ def run(text: str, mode: str = "patched", bugs: list[str] | tuple[str, ...] = ()
 
 # -- exercises with fresh seeds ---------------------------------------------------------------
 def _exercises():
-    """The exercise generators: `classroom.exercises` (standard library only) where the
-    checkout has it, else `simcore.exercises`, where they lived before."""
-    try:
-        from classroom import exercises
-    except ImportError:
-        from simcore import exercises
+    """The exercise generators, `classroom.exercises` (standard library only)."""
+    from classroom import exercises
+
     return exercises
 
 

@@ -222,9 +222,6 @@ def test_bad_input_share_and_axe(open_page, tmp_path, axe_js):
     fresh_watch.assert_clean()
 
 
-@pytest.mark.skipif(not (REPO / "classroom" / "exercises").is_dir(),
-                    reason="the exercises run in the browser from classroom.exercises (standard "
-                           "library only); simcore.exercises needs numpy, which Pyodide lacks here")
 def test_exercise_fresh_variant_checked_in_the_browser(open_page):
     from classroom import exercises
 
