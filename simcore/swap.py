@@ -28,8 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from simcore.folio import Folio
 
 ENOMEM = -12
@@ -59,7 +57,7 @@ class SwapDevice:
 
     def __init__(self, swp_type: int = 0, nr_slots: int = 0) -> None:
         self.swp_type = swp_type
-        self.counts = np.zeros(nr_slots, dtype=np.int64)
+        self.counts: list[int] = [0] * nr_slots
         self.next_free = 0
         #: swap_map page (offset // SWAP_MAP_PAGE_SLOTS) -> its count-continuation pages
         self.cont: dict[int, int] = {}
@@ -74,9 +72,7 @@ class SwapDevice:
 
     def ensure(self, nr_slots: int) -> None:
         if nr_slots > len(self.counts):
-            grown = np.zeros(max(nr_slots, 2 * len(self.counts)), dtype=np.int64)
-            grown[: len(self.counts)] = self.counts
-            self.counts = grown
+            self.counts.extend([0] * (max(nr_slots, 2 * len(self.counts)) - len(self.counts)))
 
     def copy(self) -> SwapDevice:
         new = SwapDevice(self.swp_type)
@@ -117,8 +113,9 @@ def folio_dup_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int,
     """
     base = folio.swap_offset + idx
     counts = swap.counts
-    while max(counts[base: base + nr]) >= SWAP_MAP_MAX:     # (cheap test first)
-        needing = [p for p in range(idx, idx + nr) if swap.at_limit(folio.swap_offset + p)]
+    end = min(base + nr, len(counts))     # (the bug zoo's stale nr_pages can ask past the end)
+    while max(counts[base: end]) >= SWAP_MAP_MAX:     # (cheap test first)
+        needing = [o - folio.swap_offset for o in range(base, end) if swap.at_limit(o)]
         if not needing:
             break
         page = needing[0]                 # __swap_duplicate() stops at the first such slot
@@ -126,10 +123,10 @@ def folio_dup_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int,
                                        bool(alloc_fails) and alloc_fails(page)) < 0:
             return ENOMEM
     if nr == 1:
-        counts[base] += 1               # (scalar update: same effect, cheaper)
+        counts[base] += 1
     else:
-        for i in range(base, base + nr):
-            counts[i] += 1
+        for s in range(base, end):
+            counts[s] += 1
     return 0
 
 
@@ -139,4 +136,6 @@ def folio_put_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int) -> None:
     if nr == 1:
         swap.counts[base] -= 1
     else:
-        swap.counts[base: base + nr] -= 1
+        counts = swap.counts
+        for s in range(base, min(base + nr, len(counts))):
+            counts[s] -= 1
