@@ -5,9 +5,9 @@ mm/rmap.c. Reclaim passes TTU_BATCH_FLUSH, so whether a flush is deferred is the
 call (`arch_tlbbatch_should_defer()`): arm64 always defers, x86 only when the mm has run on
 another CPU (the profile's ``defer_flush``), sparc64 never (see `simcore.arch`). On sparc64
 `flush_tlb_range()` is empty and each PTE update queues its own flush (`tlb_batch_add()`,
-arch/sparc/mm/tlb.c), modelled by `tlb_batch_add()` below. A deferred flush is recorded in the reclaiming task's `tlb_ubc`:
-`flush_required`, `writable` if a dirty PTE was cleared, and the pending ranges, which
-`try_to_unmap_flush()` later drains once for many folios.
+arch/sparc/mm/tlb.c), modelled by `tlb_batch_add()` below. A deferred flush is recorded in
+the reclaiming task's `tlb_ubc`: `flush_required`, `writable` if a dirty PTE was cleared,
+and the pending ranges, which `try_to_unmap_flush()` later drains once for many folios.
 """
 
 from __future__ import annotations

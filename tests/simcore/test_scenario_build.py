@@ -87,7 +87,8 @@ def test_folio_partially_outside_the_vma():
 
 
 def test_faults_are_registered():
-    s = build(scenario(order=4, faults=[{"op": "dup_swap", "page": 3},
+    s = build(scenario(order=4, swap_refs_elsewhere=[0, 0, 0, 62] + [0] * 12,
+                       faults=[{"op": "dup_swap", "page": 3},
                                         {"op": "pin", "page": 9},
                                         {"op": "arch_unmap_one", "page": 0}]))
     assert s.faults.dup_swap == {3} and s.faults.pin == {9} and s.faults.arch_unmap_one == {0}

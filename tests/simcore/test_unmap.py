@@ -175,12 +175,39 @@ def test_lazyfree_extra_reference_keeps_it_without_marking_swapbacked():
 
 # -- other paths ------------------------------------------------------------------------------
 def test_vm_locked_keeps_the_folio():
+    """try_to_unmap_one() (mm/rmap.c, 2026): in a VM_LOCKED VMA (no TTU_IGNORE_MLOCK from
+    reclaim) every PTE is counted, ``ret = false``, and only when ``ptes == pvmw.nr_pages``
+    (and no PVMW_PGTABLE_CROSSED) mlock_vma_folio(); nothing is unmapped."""
     doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + 16 * PS, "locked": True}])
     for mode in MODES:
         r = run(doc, mode)
         assert not r.ok and not r.violations
         assert r.system.folio.mlocked and codes(r.system) == "W" * 16
-        assert r.costs.iterations == 1 and r.costs.batches == 0
+        assert r.costs.iterations == 16 and r.costs.batches == 0   # walked to the end
+        assert [e.fn for e in r.trace.of_kind("fail")] == ["mlock_vma_folio"]
+
+
+def test_vm_locked_partial_mapping_is_not_mlocked():
+    """Same source: a folio only partly mapped in the VM_LOCKED VMA is not mlocked (the walk
+    ends with ptes != nr_pages), and the rmap walk stops there (returns false)."""
+    doc = scenario(order=4, vmas=[{"start": BASE + 4 * PS, "end": BASE + 16 * PS,
+                                   "locked": True}],
+                   ptes=[{"mm": "task", "addr": BASE + 4 * PS, "page": 4, "nr": 12}])
+    for mode in MODES:
+        r = run(doc, mode)
+        assert not r.ok and not r.violations and not r.system.folio.mlocked
+        assert r.costs.iterations == 12 and codes(r.system) == "W" * 12
+
+
+def test_vm_locked_across_a_page_table_is_not_mlocked():
+    """Same source: all PTEs counted, but PVMW_PGTABLE_CROSSED: the PTL covered only part of
+    them, so no mlock_vma_folio()."""
+    doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + (2 << 20), "locked": True}],
+                   ptes=[{"mm": "task", "addr": BASE + (1 << 21) - 8 * PS, "page": 0,
+                          "nr": 16}])
+    doc["mms"][0]["vmas"] = [{"start": BASE, "end": BASE + (4 << 20), "locked": True}]
+    r = run(doc)
+    assert not r.ok and not r.system.folio.mlocked and r.costs.iterations == 16
 
 
 def test_device_exclusive_entry_is_swapped_out_without_tlb_work():
