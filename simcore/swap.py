@@ -139,3 +139,13 @@ def folio_put_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int) -> None:
         counts = swap.counts
         for s in range(base, min(base + nr, len(counts))):
             counts[s] -= 1
+
+
+def refs_at_limit(nr_pages: int, faults, counted: int = 0) -> list[int] | None:
+    """``swap_refs_elsewhere`` for a scenario builder: put the slot of every ``dup_swap`` fault's
+    page at SWAP_MAP_MAX (less ``counted`` references the scenario itself holds), so that its
+    first `folio_dup_swap()` needs a count continuation. None when there is no such fault."""
+    pages = {f["page"] for f in faults or () if f.get("op") == "dup_swap"}
+    if not pages:
+        return None
+    return [SWAP_MAP_MAX - counted if p in pages else 0 for p in range(nr_pages)]
