@@ -27,8 +27,10 @@ TTU_IGNORE_MLOCK) is walked to its end counting PTEs; the folio is mlocked
 
 Lazyfree folios follow Barry Song's 2025 rule in ``baseline`` and ``patched`` (only a redirtied
 folio becomes swap-backed again) and the older rule in ``per-pte`` (any failure — dirty or an
-extra reference — sets it swap-backed again, unless the VMA is VM_DROPPABLE): "mm: Set folio
-swapbacked iff folios are dirty in try_to_unmap_one" (v4 1/4, 2025-02-14).
+extra reference — sets it swap-backed again, unless the VMA is VM_DROPPABLE; read in a 2024
+`try_to_unmap_one()`: ``if (ref_count == 1 + map_count && (!dirty || VM_DROPPABLE)) discard;
+... if (!(vma->vm_flags & VM_DROPPABLE)) folio_set_swapbacked(folio);``), changed by "mm: Set
+folio swapbacked iff folios are dirty in try_to_unmap_one" (Barry Song, v4 1/4, 2025-02-14).
 
 Every iteration starts with ``nr_pages = 1`` (the CVE-2026-63950 fix) and non-present
 (device-exclusive) entries are never batched. Left out: PMD-mapped THPs, hugetlb, hwpoison,
