@@ -1,9 +1,10 @@
 """Exercises on the page: the question, an answer box, a check, and a hidden solution.
 
-`exercise(chapter, i)` wraps the i-th built-in instance of `simcore.exercises.builtin(chapter)`.
+`exercise(chapter, i)` wraps the i-th built-in instance of `classroom.exercises.builtin(chapter)`;
+`my_exercise(topic, difficulty)` the student's own instance (`classroom.identity`).
 Displayed, it shows the question and the scenario; on the website its answer box is checked in
 the browser (the page holds only salted hashes of the accepted answers and sealed hints, from
-`simcore.exercises.client_check_data`, checked by the same normalisation in JavaScript); in
+`classroom.exercises.client_check_data`, checked by the same normalisation in JavaScript); in
 Jupyter, ``ex.check("...")`` grades with the Python checker. ``ex.solution()`` is the worked
 answer; chapters show it in a separate cell tagged ``solution``, which the student edition
 drops.
@@ -16,8 +17,8 @@ import json
 
 from IPython.display import HTML
 
-from simcore import exercises
-from simcore.exercises import NORMALIZE_JS, client_check_data
+from classroom import exercises
+from classroom.exercises import NORMALIZE_JS, client_check_data
 
 #: Wires every .ttu-exercise on the page once (event delegation); loaded inline with the first
 #: exercise so the page needs no extra file.
@@ -100,9 +101,17 @@ class Exercise:
 
 
 def exercise(chapter: str, index: int) -> Exercise:
-    """The ``index``-th built-in exercise of ``chapter`` (see simcore.exercises.CHAPTERS)."""
+    """The ``index``-th built-in exercise of ``chapter`` (see classroom.exercises.CHAPTERS)."""
     inst = exercises.builtin(chapter)[index]
     return Exercise(inst, number=str(index + 1))
+
+
+def my_exercise(topic: str, difficulty: int = 1, secret: str | None = None) -> Exercise:
+    """This student's own instance of ``topic``: the seed comes from their identity and the
+    course secret (`classroom.identity.student_id`, ``CLASSROOM_SECRET``)."""
+    from classroom.identity import my_exercise as mine
+
+    return Exercise(mine(topic, difficulty, secret))
 
 
 def topics_table() -> str:

@@ -1,4 +1,4 @@
-"""The command line: ``python -m simcore run|compare|check|workload|hw|grade``.
+"""The command line: ``python -m simcore run|compare|check|workload``.
 
 ::
 
@@ -10,8 +10,9 @@
     python -m simcore workload --size 256M --folio 64K [--kind swapout|lazyfree]
                                [--arch arm64] [--page-size N] [--bbml2]
                                [--tlb defer|immediate] [--mode M]... [--json]
-    python -m simcore hw ...        (simcore.homework: seeded exercises)
-    python -m simcore grade ...     (simcore.homework: checking answers)
+
+``hw`` and ``grade`` moved to the classroom package (``python -m classroom hw|grade ...``);
+here they print one line saying so and exit 2.
 
 Exit codes (DESIGN.md §3.5): 0 when `try_to_unmap()` succeeded (``compare``/``workload``:
 in every mode; ``check``: the file is valid), 1 when it reported failure — a valid outcome,
@@ -48,7 +49,7 @@ from simcore.scenario import ScenarioError, from_dict, read
 PROG = "simcore"
 #: ``--tlb``: the x86 case of arch_tlbbatch_should_defer() (see simcore.arch).
 TLB_CHOICES = ("defer", "immediate")
-#: Commands handed whole to `simcore.homework.main(argv)`.
+#: Commands that moved to ``python -m classroom`` (simcore never imports classroom).
 HOMEWORK_COMMANDS = ("hw", "grade")
 #: ``workload --kind``
 WORKLOAD_KINDS = ("swapout", "lazyfree")
@@ -133,8 +134,7 @@ def build_parser() -> Parser:
     _common(p, many_modes=True)
 
     for name in HOMEWORK_COMMANDS:
-        sub.add_parser(name, help="exercises (simcore.homework); see "
-                       f"'python -m simcore {name} --help'", add_help=False)
+        sub.add_parser(name, help=f"moved: use 'python -m classroom {name}'", add_help=False)
     return parser
 
 
@@ -312,10 +312,10 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     err = err or sys.stderr
-    if argv and argv[0] in HOMEWORK_COMMANDS:
-        from simcore import homework
-
-        return int(homework.main(argv, out=out, err=err) or 0)
+    if argv and argv[0] in HOMEWORK_COMMANDS:     # simcore does not import classroom
+        err.write(f"{PROG}: '{argv[0]}' moved to the classroom package: "
+                  f"python -m classroom {argv[0]} ...\n")
+        return 2
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args, out)

@@ -34,6 +34,7 @@ from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import BASE, PFN, folio_scenario
+from simcore import costmodel
 from simcore.arch import ARM64_CONT_PTES
 from simcore.pte import pte_code
 from simcore.scenario import ScenarioError
@@ -361,6 +362,7 @@ __all__ = [
     "cont_blocks", "cont_ptes",
     "contpte_scenario", "controls", "counters", "counters_figure", "describe", "explorer",
     "explorer_player", "folio_64k", "live", "markdown_table", "view",
+    "TLB_CASES", "tlb_policy_rows", "tlb_policy_table",
 ]
 
 
@@ -393,7 +395,11 @@ def tlb_policy_rows() -> list[dict[str, Any]]:
 def tlb_policy_table() -> str:
     """`tlb_policy_rows()` as a Markdown table."""
     rows = tlb_policy_rows()
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|---" + "|---:" * (len(cols) - 1) + "|"]
-    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(rows, list(rows[0]))
+
+
+def arm64_saving_ms() -> dict[str, float]:
+    """The cost model's arm64 saving for the cover-letter benchmark, in ms: TLB, unfold, total."""
+    saved = costmodel.saving_breakdown("arm64", costmodel.default_calibration())
+    return {"tlb": saved["tlb"] / 1e6, "contpte": saved["contpte"] / 1e6,
+            "total": sum(saved.values()) / 1e6}

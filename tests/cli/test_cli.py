@@ -7,7 +7,6 @@ Most tests call `simcore.cli.main(argv)` in-process (the ``cli`` fixture); a few
 from __future__ import annotations
 
 import copy
-import io
 import json
 import subprocess
 import sys
@@ -195,25 +194,12 @@ def test_workload_lazyfree(cli):
     assert r.code == 2 and r.err.startswith("simcore: --kind: invalid choice")
 
 
-def test_hw_and_grade_are_delegated(monkeypatch):
-    seen = []
-
-    class FakeHomework:
-        @staticmethod
-        def main(argv, out=None, err=None):
-            seen.append(list(argv))
-            out.write("fake homework\n")
-            return 3
-
-    monkeypatch.setitem(sys.modules, "simcore.homework", FakeHomework)
-    import simcore
-
-    monkeypatch.setattr(simcore, "homework", FakeHomework, raising=False)
-    out = io.StringIO()
-    assert cli_module.main(["hw", "new", "--seed", "7"], out=out) == 3
-    assert cli_module.main(["grade", "answers.json", "--json"], out=out) == 3
-    assert out.getvalue() == "fake homework\n" * 2
-    assert seen == [["hw", "new", "--seed", "7"], ["grade", "answers.json", "--json"]]
+def test_hw_and_grade_point_to_the_classroom_package(capsys):
+    """simcore does not import classroom: the moved commands say where they went."""
+    for argv in (["hw", "batches", "-s", "7"], ["grade", "answers.csv"]):
+        assert cli_module.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"python -m classroom {argv[0]}" in err
 
 
 # -- bad input: one line on stderr naming the field or flag, exit 2 ------------------------------
@@ -319,9 +305,11 @@ def test_help_exits_0(capsys):
     assert "--mode" in capsys.readouterr().out
 
 
-def test_hw_reaches_the_real_homework_module(cli):
-    r = cli("hw", "--help")
-    assert r.code == 0
+def test_simcore_never_imports_classroom():
+    """Arrows point down: book -> bookkit/classroom -> simcore."""
+    code = ("import sys, simcore, simcore.cli, simcore.api; "
+            "sys.exit(any(m.split('.')[0] == 'classroom' for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120).returncode == 0
 
 
 # -- real processes -------------------------------------------------------------------------------
