@@ -20,6 +20,7 @@ from typing import Any
 from simcore.api import Result, run
 from simcore.folio import MAX_ORDER
 from simcore.scenario import from_dict
+from simcore.swap import refs_at_limit
 from simcore.system import System
 
 BASE_ADDR = 0x7F0000000000
@@ -172,6 +173,10 @@ def make_scenario(name: str, order: int, exclusive: str, pages: list[dict | None
         "ptes": runs,
         "faults": [dict(f) for f in faults],
     }
+    # folio_dup_swap() fails only on a slot at SWAP_MAP_MAX: other processes hold the rest
+    refs = refs_at_limit(1 << order, faults) if swapbacked else None
+    if refs:
+        doc["folio"]["swap_refs_elsewhere"] = refs
     return doc
 
 

@@ -19,7 +19,9 @@ LEGEND = "\n".join((
 ))
 
 FAULT_TEXT = {
-    "dup_swap": "folio_dup_swap() fails with -ENOMEM on the call that covers page {page}",
+    "dup_swap": "folio_dup_swap() fails with -ENOMEM on the call that covers page {page} (its "
+                "swap slot is at SWAP_MAP_MAX and the count-continuation page cannot be "
+                "allocated)",
     "arch_unmap_one": "arch_unmap_one() fails (no ADI tag storage) for page {page}",
     "pin": "GUP-fast pins the folio just before the unit of swap work that covers page {page}",
 }

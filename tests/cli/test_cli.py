@@ -162,6 +162,38 @@ def test_workload_small(cli):
     assert r.code == 0 and "patched" in r.out and "baseline" not in r.out
 
 
+def test_tlb_flag_chooses_the_x86_case(cli):
+    """x86 arch_tlbbatch_should_defer() (arch/x86/include/asm/tlbflush.h) defers only for an
+    mm that ran on another CPU; arm64 always defers, sparc64 has no batched flush: ``--tlb``
+    is x86's choice and refused elsewhere with one line."""
+    obj = json.loads(cli("run", PARTIAL, "--mode", "baseline", "--tlb", "immediate",
+                         "--json").out)
+    assert obj["arch"]["defer_flush"] is False and obj["costs"]["tlb_flushes"] == 10
+    obj = json.loads(cli("run", PARTIAL, "--mode", "baseline", "--tlb", "defer", "--json").out)
+    assert obj["costs"]["tlb_deferred"] == 10 and obj["costs"]["tlb_flushes"] == 0
+    r = cli("run", EXAMPLES / "contpte.json", "--tlb", "immediate")
+    assert r.code == 2
+    assert r.err == "simcore: --tlb: only x86_64 has a choice (arm64 always defers)\n"
+    r = cli("workload", "--size", "1M", "--arch", "sparc64", "--folio", "64K", "--tlb", "defer")
+    assert r.code == 2 and r.err.startswith("simcore: --tlb: only x86_64 has a choice")
+    r = cli("workload", "--size", "1M", "--arch", "x86_64", "--tlb", "immediate", "--json")
+    obj = json.loads(r.out)
+    assert obj["modes"]["baseline"]["tlb"] == "immediate"
+    assert obj["modes"]["baseline"]["costs"]["tlb_flushes"] == 256
+
+
+def test_workload_lazyfree(cli):
+    """``--kind lazyfree``: MADV_FREE then MADV_PAGEOUT (Barry Song's 2025 benchmark shape);
+    the estimate covers the unmap work only."""
+    r = cli("workload", "--size", "1M", "--folio", "64K", "--kind", "lazyfree")
+    assert r.code == 0 and "lazyfree (MADV_FREE)" in r.out and "unmap estimate (ms)" in r.out
+    obj = json.loads(cli("workload", "--size", "1M", "--kind", "lazyfree", "--json").out)
+    assert obj["modes"]["per-pte"]["costs"]["iterations"] == 256
+    assert obj["modes"]["baseline"]["costs"]["iterations"] == 16
+    r = cli("workload", "--kind", "free")
+    assert r.code == 2 and r.err.startswith("simcore: --kind: invalid choice")
+
+
 def test_hw_and_grade_point_to_the_classroom_package(capsys):
     """simcore does not import classroom: the moved commands say where they went."""
     for argv in (["hw", "batches", "-s", "7"], ["grade", "answers.csv"]):
