@@ -45,6 +45,23 @@ TARGET_WIDGET_MS = 100.0
 
 
 # -- one measurement, in a fresh process ----------------------------------------------------------
+def peak_rss_kb() -> int | None:
+    """This process's own peak resident set (``VmHWM``, Linux), or None where unknown.
+
+    Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that high-water mark across
+    ``execve()``, so a child started by a large parent (pytest after hundreds of tests,
+    subprocess's vfork) reports the parent's peak, not its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def measure_workload(arch: str, mode: str, size: str, repeat: int) -> dict[str, Any]:
     """Best-of-``repeat`` wall and CPU time of the unmaps (the stage is rebuilt untimed)."""
     import resource
@@ -61,7 +78,7 @@ def measure_workload(arch: str, mode: str, size: str, repeat: int) -> dict[str, 
         cpus.append(time.process_time() - c0)
         costs = st.costs.as_dict()
         del st
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_kb = peak_rss_kb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"arch": arch, "mode": mode, "size": size, "nr_ptes": w.nr_ptes,
             "nr_folios": w.nr_folios, "folio_bytes": w.folio_bytes, "ok": ok,
             "wall": min(walls), "cpu": min(cpus), "walls": walls, "peak_mb": rss_kb / 1024,

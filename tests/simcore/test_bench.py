@@ -7,6 +7,8 @@ are replaced by fixed numbers where the judging is tested, and the one real run 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -114,3 +116,18 @@ def test_bad_flags_are_one_line_and_exit_2(argv, flag, capsys):
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"python -m simcore.bench: error: {flag}")
+
+
+def test_peak_memory_is_the_childs_own_not_its_parents():
+    # Linux carries ru_maxrss across execve(): a measurement started from a big parent (pytest
+    # late in `make test`) reported the parent's peak and missed the 300 MB target. VmHWM is the
+    # child's own; a parent holding 300 MB must not show in it.
+    code = ("import json, subprocess, sys\n"
+            "big = bytearray(300 << 20)\n"
+            "big[::4096] = b'\\x01' * len(big[::4096])\n"
+            "out = subprocess.run([sys.executable, '-m', 'simcore.bench', '--one', 'arm64', "
+            "'baseline', '1M', '1'], capture_output=True, text=True, check=True).stdout\n"
+            "print(json.loads(out)['peak_mb'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert 0 < float(proc.stdout) < 150
