@@ -8,17 +8,14 @@ unquoted comma) or an over-long field is *reported* with its row number, never c
 
 Which column is what, per system (`IDENTITY`, `ANSWER_COLUMNS`):
 
-========== ============================================= =====================================
-system     roster / submissions export                   identity column used
-========== ============================================= =====================================
-Canvas     Student, ID, SIS User ID, SIS Login ID, ...   SIS Login ID (Student is a display
-                                                         name "Doe, Jane")
-Moodle     First name, Surname, ID number, Email address Username, else Email address
-Google     Timestamp, Email Address, <one column per     Email Address (the part before @ is
-Forms      question>                                     matched too)
-Gradescope Name, SID, Email, ...                         Email, else SID
-ours       student, topic, answer[, seed, difficulty]    student
-========== ============================================= =====================================
+* Canvas: roster/submissions ``Student, ID, SIS User ID, SIS Login ID, ...``; identity from
+  ``SIS Login ID`` (``Student`` is a display name, "Doe, Jane").
+* Moodle: ``First name, Surname, ID number, Email address``; identity from ``Username``, else
+  ``Email address``.
+* Google Forms: ``Timestamp, Email Address`` and one column per question; identity from
+  ``Email Address`` (the part before ``@`` is matched too).
+* Gradescope: ``Name, SID, Email, ...``; identity from ``Email``, else ``SID``.
+* ours: ``student, topic, answer[, seed, difficulty]``; identity from ``student``.
 
 Writing (`gradebook_csv`): the columns each system's grade import expects.
 """
