@@ -19,6 +19,8 @@ What it adds to a bare ``jupyter-book build .``:
 * **Editions.** ``BOOK_EDITION`` is set for the Sphinx extensions and for the kernels that
   execute the notebooks; the ``student`` edition strips solutions (``book/_ext/edition_filter.py``)
   and does not copy page sources. Switching the edition of an output directory wipes its HTML.
+* **Glue.** ``BOOKKIT_GLUE=myst-nb`` makes :func:`bookkit.glue.glue` hand every value to
+  ``myst_nb.glue`` in those kernels (elsewhere it only remembers it, see :mod:`bookkit.glue`).
 * **Imports.** The repository top is put on ``PYTHONPATH`` so that notebooks can
   ``import bookkit`` and ``import simcore`` from a checkout.
 
@@ -36,6 +38,9 @@ import time
 import traceback
 from pathlib import Path
 from typing import TextIO
+
+from bookkit.glue import ENV as GLUE_ENV
+from bookkit.glue import MYST_NB as GLUE_MYST_NB
 
 REPO = Path(__file__).resolve().parent.parent
 EDITIONS = ("instructor", "student")
@@ -236,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out / "html" / "reports", ignore_errors=True)
 
     os.environ["BOOK_EDITION"] = edition
+    os.environ[GLUE_ENV] = GLUE_MYST_NB  # bookkit.glue: glue for myst-nb's roles and directives
     path = os.environ.get("PYTHONPATH", "")
     if str(REPO) not in path.split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), path) if p)
