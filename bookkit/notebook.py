@@ -65,6 +65,9 @@ _DIRECTIVE = re.compile(r"^\{(?P<name>[A-Za-z][\w:+.-]*)\}\s*(?P<arg>.*)$")
 _OPTION = re.compile(r"^:(?P<key>[\w-]+):(?:\s+(?P<value>.*))?$")
 _TARGET = re.compile(r"^\s*\(([^()\s]+)\)=\s*$")
 _TEXT_TARGET = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
+#: what would make a line a list item or a heading (``17.``, ``3)``, ``-``, ``+``)
+_LINE_START = re.compile(r"^(\d*)([.)+-])(?=\s|$)")
+_ORDERED = re.compile(r"^(?P<indent>\s*)(?P<n>\d{1,9})[.)](?=\s|$)")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$#])")
 
 Glue = Mapping[str, Mapping[str, Any]]
@@ -196,9 +199,38 @@ def render_roles(ctx: _Context, text: str) -> str:
     def one(m: re.Match) -> str:
         if m["code"] is not None:
             return m["code"]
-        return _render_role(ctx, m["name"], m["body"])
+        out = _render_role(ctx, m["name"], m["body"])
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if not text[line_start:m.start()].strip():  # at the start of a line: not a list item
+            out = _LINE_START.sub(r"\1\\\2", out, count=1)
+            if out.isdigit() and text[m.end():m.end() + 1] in (".", ")"):
+                out += "\\"  # "17" + ". ..." would start an ordered list
+        return out
 
     return _ROLE.sub(one, text)
+
+
+def protect_numbers(text: str) -> str:
+    """Escape ``2026)``/``17.`` at the start of a line that continues a paragraph.
+
+    CommonMark (the site's markdown-it) lets only ``1.`` interrupt a paragraph, so "… (Baolin
+    Wang,\\n2026) came first" is one paragraph there; JupyterLab's marked starts a list at
+    ``2026)``. A number that does not continue an ordered list gets its ``.``/``)`` escaped.
+    """
+    out, expected, prev_blank = [], None, True
+    for line in text.split("\n"):
+        m = _ORDERED.match(line)
+        if m:
+            n = int(m["n"])
+            if prev_blank or n == 1 or n == expected:
+                expected = n + 1
+            else:
+                line = f"{m['indent']}{m['n']}\\{line[m.end('n'):]}"
+        elif line.strip() and prev_blank and not line[:1].isspace():
+            expected = None  # a paragraph after a blank line: the list has ended
+        prev_blank = not line.strip()
+        out.append(line)
+    return "\n".join(out)
 
 
 # -- directives ---------------------------------------------------------------------------------
@@ -326,7 +358,7 @@ def _render_pieces(ctx: _Context, text: str) -> list[Piece]:
 
     def flush() -> None:
         if plain:
-            joined = render_roles(ctx, "\n".join(plain))
+            joined = protect_numbers(render_roles(ctx, "\n".join(plain)))
             pieces.append(("md", joined))
             plain.clear()
 
