@@ -29,9 +29,16 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m simcore.bench
+	$(BIN)/python -m bookkit.bench
 
+# JupyterLab on the chapters as plain notebooks (what the site offers for download, with the
+# values the site build computed) in notebooks/, widgets live. Builds the site first (cached);
+# a notebook you edited there is kept, not overwritten.
 lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/python -m bookkit.build --edition instructor --out _build -q
+	$(BIN)/python -m bookkit.notebook --toc _toc.yml --glue _build/jupyter_execute \
+	    --out notebooks --keep-edited
+	$(BIN)/jupyter lab notebooks/
 
 serve: $(STAMP)
 	@test -f _build/html/index.html || $(MAKE) book
