@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.util
 import json
 import re
 import shutil
@@ -72,7 +73,10 @@ def reader_venv(tmp_path_factory) -> Path:
             shutil.copytree(path, src / part, ignore=shutil.ignore_patterns("__pycache__"))
         elif path.is_file():
             shutil.copy(path, src / part)
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+    # without setuptools here (a venv of Python 3.12+ has none) pip fetches it to build
+    isolation = [] if importlib.util.find_spec("setuptools") is None else [
+        "--no-build-isolation"]
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation,
           "--disable-pip-version-check", "-w", str(work / "dist"), str(src)], "pip wheel")
     wheel = next((work / "dist").glob("*.whl"))
     _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
