@@ -132,6 +132,7 @@ class _Context:
     doc_title: Callable[[str], tuple[str, bool] | None]
     problems: list[str]
     where: str
+    labels: Mapping[str, str] = field(default_factory=dict)  #: (label)= -> section title
 
     def problem(self, message: str) -> None:
         self.problems.append(f"{self.where}: {message}")
@@ -179,6 +180,10 @@ def _render_role(ctx: _Context, name: str, body: str) -> str:
         label = text if text != target else title
         return f"[{escape_markdown(label)}]({page}.ipynb)" if is_notebook else (
             f"*{escape_markdown(label)}*")
+    if name in ("ref", "numref"):
+        text, target = _split_text_target(body)
+        if text == target and target in ctx.labels:
+            return ctx.labels[target]
     if name in TEXT_ROLES:
         return _split_text_target(body)[0] if name != "abbr" else re.sub(r"\s*\(.*\)$", "",
                                                                           body)
@@ -208,6 +213,25 @@ def render_roles(ctx: _Context, text: str) -> str:
         return out
 
     return _ROLE.sub(one, text)
+
+
+def definition_lists(lines: list[str]) -> list[str]:
+    """MyST definition lists (``Term`` then ``: definition``) as ``**Term**: definition``."""
+    out: list[str] = []
+    term_done = False
+    for line in lines:
+        if line.startswith(": ") and out and out[-1].strip():
+            if term_done:  # a second definition of the same term
+                out.append("")
+                out.append(line[2:])
+            else:
+                out[-1] = f"**{out[-1].strip()}**: {line[2:]}"
+            term_done = True
+            continue
+        if line.strip() and not line[:1].isspace():
+            term_done = False
+        out.append(line)
+    return out
 
 
 def protect_numbers(text: str) -> str:
@@ -248,22 +272,13 @@ def _closes(line: str, fence: str) -> bool:
 
 
 def _parse_directive(lines: list[str], start: int, fence: str) -> tuple[int, list[str]]:
-    """Index of the closing fence of the block opened at ``start`` (or len) and its lines."""
-    depth_fences: list[str] = [fence]
-    i = start + 1
-    while i < len(lines):
-        line = lines[i]
-        m = _FENCE.match(line)
-        if m and _closes(line, depth_fences[-1]):
-            depth_fences.pop()
-            if not depth_fences:
-                return i, lines[start + 1:i]
-        elif m and m["rest"] and m["fence"][0] == "`" and depth_fences[-1][0] == "`" \
-                and len(m["fence"]) >= len(depth_fences[-1]) and not m["rest"].startswith("{"):
-            depth_fences.append(m["fence"])  # a nested code block with the same fence
-        elif m and m["rest"].startswith("{"):
-            depth_fences.append(m["fence"])
-        i += 1
+    """Index of the line closing the block opened at ``start`` (or len) and the lines inside.
+
+    As in CommonMark and MyST, the first line of only the fence's character, at least as long,
+    closes it; a nested block therefore has a shorter fence than the one around it."""
+    for i in range(start + 1, len(lines)):
+        if _closes(lines[i], fence):
+            return i, lines[start + 1:i]
     return len(lines), lines[start + 1:]
 
 
@@ -358,7 +373,7 @@ def _render_pieces(ctx: _Context, text: str) -> list[Piece]:
 
     def flush() -> None:
         if plain:
-            joined = protect_numbers(render_roles(ctx, "\n".join(plain)))
+            joined = protect_numbers(render_roles(ctx, "\n".join(definition_lists(plain))))
             pieces.append(("md", joined))
             plain.clear()
 
@@ -400,13 +415,21 @@ def render_markdown_text(ctx: _Context, text: str) -> str:
     return "\n\n".join(out).strip()
 
 
+def section_labels(text: str) -> dict[str, str]:
+    """``(label)=`` targets of a MyST text and the titles of the headings they mark."""
+    return {m["label"]: m["title"].strip() for m in re.finditer(
+        r"^\((?P<label>[^()\s]+)\)=[ \t]*\n(?:[ \t]*\n)*#+[ \t]+(?P<title>.+)$", text, re.M)}
+
+
 def render_markdown(text: str, glue: Glue | None = None,
                     doc_title: Callable[[str], tuple[str, bool] | None] | None = None,
-                    where: str = "markdown") -> tuple[list[Piece], list[str]]:
+                    where: str = "markdown",
+                    labels: Mapping[str, str] | None = None) -> tuple[list[Piece], list[str]]:
     """Render one Markdown cell's MyST: ``(pieces, problems)``; a piece is ("md", text) or
-    ("show", glue name)."""
+    ("show", glue name). ``labels`` names the sections ``{ref}`` may point to."""
     problems: list[str] = []
-    ctx = _Context(glue or {}, doc_title or (lambda target: None), problems, where)
+    ctx = _Context(glue or {}, doc_title or (lambda target: None), problems, where,
+                   labels or {})
     return _merge(_render_pieces(ctx, text)), problems
 
 
@@ -445,7 +468,7 @@ def myst_leftovers(markdown: str) -> list[str]:
         if m and m["fence"][0] == ":":
             found.append(line.strip())
             continue
-        if _TARGET.match(line):
+        if _TARGET.match(line) or line.startswith(": "):
             found.append(line.strip())
             continue
         for r in _ROLE.finditer(line):
@@ -545,6 +568,7 @@ def export(source: Path, glue: Glue, *, strip: Callable[[Any], Any] | None = Non
     if strip is not None:
         strip(nb)
     titles = doc_title or page_titles(source.parent)
+    labels = section_labels(source.read_text(encoding="utf-8"))
     problems: list[str] = []
     cells = [nbformat.v4.new_code_cell(requirements_cell_source(_needed_modules(nb)),
                                        metadata={"tags": ["remove-input", "requirements"],
@@ -561,7 +585,8 @@ def export(source: Path, glue: Glue, *, strip: Callable[[Any], Any] | None = Non
             cells.append(cell)
             continue
         pieces, found = render_markdown(cell.source, glue, titles,
-                                        where=f"{source.name}, cell {index + 1}")
+                                        where=f"{source.name}, cell {index + 1}",
+                                        labels=labels)
         problems += found
         for kind, value in pieces:
             if kind == "md":

@@ -64,6 +64,8 @@ A note with `code`.
 ```python
 x = "{term}`kept in a code block`"
 ```
+
+Back to {ref}`sec-one`, or {ref}`to the start <sec-one>`.
 """
 
 
@@ -109,6 +111,15 @@ def test_admonitions_dropdowns_and_targets():
     assert "label" not in text and myst_leftovers(text) == []
 
 
+def test_definition_lists():
+    pieces, problems = md("Term one\n: its definition\n  goes on\n\nTerm two\n: first\n: second")
+    assert problems == []
+    assert pieces[0][1] == ("**Term one**: its definition\n  goes on\n\n"
+                            "**Term two**: first\n\nsecond")
+    assert myst_leftovers(pieces[0][1]) == []
+    assert myst_leftovers("Term\n: definition") == [": definition"]
+
+
 def test_what_cannot_be_rendered_is_a_problem():
     _, problems = md("{glue:text}`missing` and {unknownrole}`x`\n\n```{unknowndir}\nbody\n```")
     assert len(problems) == 3
@@ -151,6 +162,7 @@ def test_export_makes_a_plain_notebook(tmp_path):
         if cell.cell_type == "markdown":
             assert myst_leftovers(cell.source) == [], cell.source
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "Back to One, or to the start." in text
     assert "A folio of 16 pages, pi is 3.14; see [Other page](other.ipynb)" in text
     assert "*The caption with 16.*" in text
     assert "jupytext" not in nb.metadata
