@@ -242,3 +242,17 @@ def test_cli_keeps_an_edited_notebook(tmp_path, capsys):
     assert "chapter.ipynb: kept" in said and "other.ipynb: unchanged" in said
     assert "# my note" in nbformat.read(out / "chapter.ipynb", as_version=4).cells[-1].source
     assert main(["--out", str(out)]) == 2
+
+
+def test_no_chapter_imports_a_sphinx_package():
+    """A chapter runs as a notebook with binder/requirements.txt only: it glues through
+    bookkit.glue (fix: sed -i 's/^from myst_nb import glue$/from bookkit.glue import glue/')."""
+    import re
+    from pathlib import Path
+
+    book = Path(__file__).resolve().parents[2] / "book"
+    bad = re.compile(r"^\s*(?:from|import)\s+(myst_nb|myst_parser|sphinx\w*|jupyter_book)\b",
+                     re.M)
+    found = [f"{p.name}: {m.group(0).strip()}" for p in sorted(book.glob("*.md"))
+             for m in bad.finditer(p.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)
