@@ -47,6 +47,17 @@ RUNTIME = ("numpy", "ipywidgets", "simcore", "bookkit")
 INSTALL_HINT = ("pip install -r binder/requirements.txt plus this book's package "
                 "(see the README, 'Run the chapters yourself')")
 
+
+def install_hint(repo_url: str | None = None) -> str:
+    """How to install what a chapter needs; concrete when the repository's URL is known (the
+    site's ``repository.url``, a GitHub-style URL)."""
+    if not repo_url:
+        return INSTALL_HINT
+    url = repo_url.rstrip("/")
+    raw = url.replace("https://github.com/", "https://raw.githubusercontent.com/", 1)
+    return (f'pip install -r {raw}/HEAD/binder/requirements.txt "git+{url}"'
+            if raw != url else f'pip install "git+{url}" plus its binder/requirements.txt')
+
 ADMONITIONS = {"note", "warning", "tip", "important", "hint", "caution", "attention", "danger",
                "error", "seealso", "admonition", "margin", "sidebar", "topic", "epigraph"}
 HIDE_SOURCE = {"remove-input", "remove-cell", "hide-input", "hide-cell"}
@@ -505,20 +516,20 @@ def _needed_modules(nb: Any) -> list[str]:
     return names
 
 
-def requirements_cell_source(modules: Iterable[str]) -> str:
+def requirements_cell_source(modules: Iterable[str], hint: str = INSTALL_HINT) -> str:
     """The first cell: one line naming what is missing (no traceback), else nothing."""
     mods = ", ".join(f'"{m}"' for m in modules)
     return (
         "# This chapter of the book runs on its package (simcore, bookkit) and ipywidgets:\n"
-        f"# {INSTALL_HINT}.\n"
+        f"# {hint}.\n"
         "import importlib.util\n\n\n"
         "class MissingPackages(Exception):\n"
         "    def _render_traceback_(self):  # IPython shows this one line, not a traceback\n"
         "        return [str(self)]\n\n\n"
         f"missing = [m for m in ({mods},) if importlib.util.find_spec(m) is None]\n"
         "if missing:\n"
-        "    raise MissingPackages(f\"This notebook needs {', '.join(missing)}: "
-        f"{INSTALL_HINT}.\")\n\n"
+        "    raise MissingPackages(f\"This notebook needs {', '.join(missing)}: \"\n"
+        f"                          {hint + '.'!r})\n\n"
         "from bookkit.glue import show  # shows the tables and figures the site shows\n"
     )
 
@@ -554,6 +565,7 @@ def page_titles(book_dir: Path) -> Callable[[str], tuple[str, bool] | None]:
 
 
 def export(source: Path, glue: Glue, *, strip: Callable[[Any], Any] | None = None,
+           repo_url: str | None = None,
            doc_title: Callable[[str], tuple[str, bool] | None] | None = None) -> Export:
     """The plain notebook of the chapter ``source`` (a MyST ``.md``) with ``glue``'s values.
 
@@ -570,7 +582,8 @@ def export(source: Path, glue: Glue, *, strip: Callable[[Any], Any] | None = Non
     titles = doc_title or page_titles(source.parent)
     labels = section_labels(source.read_text(encoding="utf-8"))
     problems: list[str] = []
-    cells = [nbformat.v4.new_code_cell(requirements_cell_source(_needed_modules(nb)),
+    cells = [nbformat.v4.new_code_cell(requirements_cell_source(_needed_modules(nb),
+                                                                install_hint(repo_url)),
                                        metadata={"tags": ["remove-input", "requirements"],
                                                  "jupyter": {"source_hidden": True}})]
     for index, cell in enumerate(nb.cells):

@@ -47,7 +47,8 @@ def glue_path(app: Sphinx, docname: str) -> Path:
     return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.glue.json"
 
 
-def make_download_notebook(source: Path, student: bool, glue_json: Path | None = None):
+def make_download_notebook(source: Path, student: bool, glue_json: Path | None = None,
+                           repo_url: str | None = None):
     """The notebook offered for download (:func:`bookkit.notebook.export`): no outputs, no
     jupytext header, MyST rendered as plain Markdown with the glued values written in, maybe no
     solutions. Returns ``(notebook, problems)``."""
@@ -56,7 +57,8 @@ def make_download_notebook(source: Path, student: bool, glue_json: Path | None =
     from bookkit.notebook import export, read_glue
 
     glue = read_glue(glue_json) if glue_json is not None else {}
-    result = export(source, glue, strip=strip_solutions_from_notebook if student else None)
+    result = export(source, glue, strip=strip_solutions_from_notebook if student else None,
+                    repo_url=repo_url)
     return result.notebook, result.problems
 
 
@@ -107,6 +109,9 @@ def write_notebooks(app: Sphinx, exception) -> None:
     import nbformat
 
     student = getattr(app.config, "bookkit_edition", "instructor") == "student"
+    # _config.yml's repository.url (Jupyter Book passes it on as a theme option): the first cell
+    # of each notebook then names the exact pip command
+    repo_url = (app.config.html_theme_options or {}).get("repository_url") or None
     target_root = Path(app.outdir) / NB_DIR
     shutil.rmtree(target_root, ignore_errors=True)
     count = 0
@@ -114,7 +119,7 @@ def write_notebooks(app: Sphinx, exception) -> None:
         if not is_notebook_page(app, docname):
             continue
         nb, problems = make_download_notebook(Path(app.env.doc2path(docname)), student,
-                                              glue_path(app, docname))
+                                              glue_path(app, docname), repo_url)
         for problem in problems:  # a warning fails the build (bookkit.build: -W)
             logger.warning("[notebook_download] %s", problem)
         target = target_root / f"{docname}.ipynb"

@@ -256,3 +256,12 @@ def test_no_chapter_imports_a_sphinx_package():
     found = [f"{p.name}: {m.group(0).strip()}" for p in sorted(book.glob("*.md"))
              for m in bad.finditer(p.read_text(encoding="utf-8"))]
     assert not found, "\n".join(found)
+
+
+def test_the_install_hint_names_the_repository_when_known():
+    from bookkit.notebook import INSTALL_HINT, install_hint
+
+    assert install_hint(None) == install_hint("") == INSTALL_HINT
+    assert install_hint("https://github.com/o/r/") == (
+        'pip install -r https://raw.githubusercontent.com/o/r/HEAD/binder/requirements.txt '
+        '"git+https://github.com/o/r"')
