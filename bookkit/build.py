@@ -48,7 +48,9 @@ PROG = "python -m bookkit.build"
 STATUS_FILE = ".bookkit-build-status"
 #: The code the notebooks execute. jupyter-cache keys a notebook by its own text only, so a
 #: change here must not reuse old outputs: the cache lives under a fingerprint of these files.
-CODE_DIRS = ("simcore", "bookkit")
+#: what the chapters import or read; _build/kernlab holds the live-kernel lab's records
+#: (`make kernlab-record`), which the kernel-lab and performance chapters show
+CODE_DIRS = ("simcore", "bookkit", "kernlab", "_build/kernlab")
 
 
 def code_fingerprint(repo: Path | None = None) -> str:

@@ -43,7 +43,7 @@ from typing import Any
 __all__ = ["Export", "export", "myst_leftovers", "read_glue", "render_markdown", "main"]
 
 #: what runs every chapter, besides the modules its code cells import
-RUNTIME = ("numpy", "ipywidgets", "simcore", "bookkit")
+RUNTIME = ("ipywidgets", "simcore", "bookkit")
 INSTALL_HINT = ("pip install -r binder/requirements.txt plus this book's package "
                 "(see the README, 'Run the chapters yourself')")
 

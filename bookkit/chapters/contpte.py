@@ -34,6 +34,7 @@ from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import BASE, PFN, folio_scenario
+from simcore import costmodel
 from simcore.arch import ARM64_CONT_PTES
 from simcore.pte import pte_code
 from simcore.scenario import ScenarioError
@@ -362,3 +363,10 @@ __all__ = [
     "contpte_scenario", "controls", "counters", "counters_figure", "describe", "explorer",
     "explorer_player", "folio_64k", "live", "markdown_table", "view",
 ]
+
+
+def arm64_saving_ms() -> dict[str, float]:
+    """The cost model's arm64 saving for the cover-letter benchmark, in ms: TLB, unfold, total."""
+    saved = costmodel.saving_breakdown("arm64", costmodel.default_calibration())
+    return {"tlb": saved["tlb"] / 1e6, "contpte": saved["contpte"] / 1e6,
+            "total": sum(saved.values()) / 1e6}

@@ -204,7 +204,7 @@ def cve_table() -> str:
 
 
 def cve_scenario() -> dict[str, Any]:
-    """Kernel brief §6: 64 KiB MADV_FREE folio, VM_DROPPABLE VMA, last page device-exclusive."""
+    """CVE-2026-63950 (v1 2/9): 64 KiB MADV_FREE folio, VM_DROPPABLE, page 15 device-exclusive."""
     return folio_scenario(order=4, swapbacked=False, droppable=True, device_exclusive=15,
                           name="CVE-2026-63950")
 

@@ -55,6 +55,41 @@ STACK_STYLE = {
 }
 
 
+#: Barry Song's 2025 RFC, "mm: make try_to_unmap_one support batched unmap for anon large
+#: folios" (https://lore.kernel.org/r/20250513084620.58231-1-21cnbao@gmail.com): the same
+#: benchmark, five runs each without and with his exclusive-only batching, in ns as printed.
+#: The mail does not name the machine.
+BARRY_RFC_NS = {
+    "baseline": (1337334000, 1340471008, 1385718992, 1366070000, 1347834992),
+    "patched": (698178000, 708570000, 693884000, 693366000, 690790000),
+}
+
+
+def barry_rfc() -> dict[str, float]:
+    """Mean times (ms) and speed-up of Barry Song's 2025 RFC measurement."""
+    mean = {m: sum(v) / len(v) / 1e6 for m, v in BARRY_RFC_NS.items()}
+    return {"baseline_ms": mean["baseline"], "patched_ms": mean["patched"],
+            "speedup": mean["baseline"] / mean["patched"], "runs": len(BARRY_RFC_NS["baseline"])}
+
+
+def x86_tlb_mode(cal=None) -> str:
+    """How the calibration's x86 counters flush the TLB: 'deferred', 'immediate' or 'mixed'."""
+    cal = cal or cm.default_calibration()
+    c = cal.counters["x86_64"]["baseline"]
+    deferred, flushes = c.get("tlb_deferred", 0), c.get("tlb_flushes", 0)
+    if deferred and not flushes:
+        return "deferred"
+    if flushes and not deferred:
+        return "immediate"
+    return "mixed"
+
+
+def largest_saving_group(arch: str, cal=None) -> str:
+    """The counter group that carries the largest part of the model's saving on ``arch``."""
+    saved = cm.saving_breakdown(arch, cal or cm.default_calibration())
+    return STACK_LABELS.get(max(saved, key=saved.get), max(saved, key=saved.get))
+
+
 def size_bytes(text: str) -> int:
     return parse_size(text)
 
