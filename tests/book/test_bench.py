@@ -29,3 +29,13 @@ def test_bench_prints_a_row_per_chapter(capsys, monkeypatch):
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out
     assert "sparc64" in out and ("PASS" in out or "MISSED" in out)
+
+
+def test_every_chapter_widget_is_benchmarked():
+    import pkgutil
+
+    import bookkit.chapters
+
+    with_widget = {m.name for m in pkgutil.iter_modules(bookkit.chapters.__path__)
+                   if hasattr(importlib.import_module(f"bookkit.chapters.{m.name}"), "explorer")}
+    assert with_widget == set(bench.SPECS), "add the chapter's largest input to bench.SPECS"
