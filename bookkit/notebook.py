@@ -179,7 +179,7 @@ def _glue_inline(ctx: _Context, role: str, body: str) -> str:
 
 def _render_role(ctx: _Context, name: str, body: str) -> str:
     if name in ("glue", "glue:", "glue:any", "glue:text", "glue:md"):
-        return _glue_inline(ctx, "glue:text" if name == "glue:text" else name, body)
+        return _glue_inline(ctx, name, body)
     if name == "doc":
         text, target = _split_text_target(body)
         page = target.rsplit("/", 1)[-1]
