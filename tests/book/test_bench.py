@@ -21,6 +21,10 @@ def test_largest_input_is_accepted(name):
         widget = explorer.controls[control]
         if value is bench._largest and hasattr(widget, "max"):
             assert widget.value == widget.max, (name, control)
+        if isinstance(value, str) and value and set(value) <= set("EN"):  # a page pattern
+            widget.value = value * 2
+            assert explorer.error, f"{name}: {control} accepts more than the bench's largest"
+            widget.value = value
 
 
 def test_bench_prints_a_row_per_chapter(capsys, monkeypatch):
