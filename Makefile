@@ -27,14 +27,14 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# simcore's benchmarks, every chapter widget's update at its largest input (bookkit.bench), then
+# simcore's benchmarks, every chapter widget's update at its largest input (bookkit.widgetbench), then
 # the cover-letter workload on this kernel beside simcore. The kernel
 # side needs zram swap and a chosen mTHP size: `make bench KERNLAB_SETUP=1` as root lets the lab
 # set them up (and restore them); without it the lab says why it skipped the kernel's timing.
 KERNLAB_SETUP ?=
 bench: $(STAMP)
 	$(BIN)/python -m simcore.bench
-	$(BIN)/python -m bookkit.bench
+	$(BIN)/python -m bookkit.widgetbench
 	$(BIN)/python -m kernlab bench $(if $(filter 1,$(KERNLAB_SETUP)),--setup --perf,)
 
 # The live-kernel lab's records for the book (root; changes system settings and restores them):

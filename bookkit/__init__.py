@@ -7,7 +7,7 @@
   the site, remembered in Jupyter);
 * :mod:`bookkit.notebook` -- a chapter as a plain notebook that reads like the site
   (the download, ``make lab``, Binder);
-* :mod:`bookkit.bench` -- every chapter widget's update time at its largest input.
+* :mod:`bookkit.widgetbench` -- every chapter widget's update time at its largest input.
 
 Importing bookkit is cheap: no Sphinx, no ipywidgets.
 """

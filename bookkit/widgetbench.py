@@ -15,7 +15,7 @@ round's median printed beside it, and the CPU time of an update (what the machin
 does not inflate). Exit status 0 either way (a benchmark, not a test); 2 for a
 bad command line.
 
-    python -m bookkit.bench [--quick] [--json] [--chapter NAME ...]
+    python -m bookkit.widgetbench [--quick] [--json] [--chapter NAME ...]
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _input_text(values: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bookkit.bench",
+    ap = argparse.ArgumentParser(prog="python -m bookkit.widgetbench",
                                  description="Time every chapter widget's update at its "
                                              "largest input (target: median ≤ 100 ms).")
     ap.add_argument("--quick", action="store_true", help="one round of 7 updates")

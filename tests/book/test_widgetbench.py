@@ -1,4 +1,4 @@
-"""bookkit.bench: every chapter's largest input is one its widget accepts (the bench measures
+"""bookkit.widgetbench: every chapter's largest input is one its widget accepts (the bench measures
 what it says), and the table is printed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from bookkit import bench
+from bookkit import widgetbench as bench
 
 
 @pytest.mark.parametrize("name", sorted(bench.SPECS))
