@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 JOBS    ?= 2
 
-.PHONY: book student test bench lab serve clean lint venv kernlab-record
+.PHONY: book student test bench lab serve clean lint venv kernlab-record hub-bundle
 
 venv: $(STAMP)
 
@@ -23,17 +23,25 @@ book: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python -m bookkit.build --edition student --out _build/student
 
+# The student edition's notebooks as a folder for a class JupyterHub (nbgitpuller), into
+# _build/hub-bundle (see classroom/hub.py; REPO=, HUB= and BOOK_REPO= fill in the README's link).
+hub-bundle: student
+	$(BIN)/python -m classroom.hub --out _build/hub-bundle $(if $(REPO),--repo $(REPO)) \
+		$(if $(HUB),--hub $(HUB)) $(if $(BOOK_REPO),--book-repo $(BOOK_REPO))
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# simcore's benchmarks, every chapter widget's update at its largest input (bookkit.widgetbench), then
-# the cover-letter workload on this kernel beside simcore. The kernel
-# side needs zram swap and a chosen mTHP size: `make bench KERNLAB_SETUP=1` as root lets the lab
-# set them up (and restore them); without it the lab says why it skipped the kernel's timing.
+# simcore's benchmarks, the live mode's (bookkit.bench), every chapter widget's update at its
+# largest input (bookkit.widgetbench), then the cover-letter workload on this kernel beside
+# simcore. The kernel side needs zram swap and a chosen mTHP size: `make bench KERNLAB_SETUP=1`
+# as root lets the lab set them up (and restore them); without it the lab says why it skipped
+# the kernel's timing.
 KERNLAB_SETUP ?=
 bench: $(STAMP)
 	$(BIN)/python -m simcore.bench
+	$(BIN)/python -m bookkit.bench
 	$(BIN)/python -m bookkit.widgetbench
 	$(BIN)/python -m kernlab bench $(if $(filter 1,$(KERNLAB_SETUP)),--setup --perf,)
 

@@ -19,8 +19,13 @@ What it adds to a bare ``jupyter-book build .``:
 * **Editions.** ``BOOK_EDITION`` is set for the Sphinx extensions and for the kernels that
   execute the notebooks; the ``student`` edition strips solutions (``book/_ext/edition_filter.py``)
   and does not copy page sources. Switching the edition of an output directory wipes its HTML.
-* **Glue.** ``BOOKKIT_GLUE=myst-nb`` makes :func:`bookkit.glue.glue` hand every value to
-  ``myst_nb.glue`` in those kernels (elsewhere it only remembers it, see :mod:`bookkit.glue`).
+* **Live runtime.** After Sphinx, `bookkit.liveruntime.install` copies Pyodide (npm), pinned
+  pure-Python wheels (PyPI) and a zip of simcore into ``html/_static/live`` for the scenario
+  editors; where npm or the network is missing it says so in one line and the site is built
+  without it.
+* **Glue.** ``BOOKKIT_GLUE=myst-nb`` makes :func:`bookkit.glue.glue` record every value in
+  myst-nb's glue format in those kernels (elsewhere it only remembers it, see
+  :mod:`bookkit.glue`).
 * **Imports.** The repository top is put on ``PYTHONPATH`` so that notebooks can
   ``import bookkit`` and ``import simcore`` from a checkout.
 
@@ -278,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     status_path.write_text(f"{edition} ok {fingerprint}\n")
+    from bookkit.liveruntime import install
+
+    live_ok, live_line = install(out / "html")
+    print(live_line)
+    if not live_ok and os.environ.get("BOOKKIT_LIVE") == "require":
+        print(f"{PROG}: FAILED ({edition} edition): BOOKKIT_LIVE=require but {live_line}",
+              file=sys.stderr)
+        return 1
     print(f"{PROG}: OK: {edition} edition in {out / 'html'} ({elapsed:.1f} s)")
     return 0
 

@@ -252,7 +252,7 @@ def explorer_twin() -> str:
                 "sparc64 keeps anon swap-backed folios at one PTE even with the series."),
         _preset("lazyfree-order2", f"{size_text(2)} lazyfree, x86_64, per-pte",
                 scenario(2, "lazyfree"), "per-pte", "The smallest anonymous mTHP."),
-    ]))
+    ], live=True))
 
 
 def mode_counters(order: int = 4, kind: str = "swap-backed",

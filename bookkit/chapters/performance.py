@@ -494,3 +494,33 @@ def live():
 
     ex = explorer()
     return ex, Live(ex.widget, static_twin)
+
+
+# -- round 2: the x86 TLB case and the lazyfree workload ------------------------------------------
+def x86_tlb_rows() -> list[dict[str, Any]]:
+    """The two readings of the cover letter's x86 run side by side (`cm.x86_tlb_table()`)."""
+    labels = {"defer": "deferred (the mm ran on another CPU)",
+              "immediate": "immediate (a one-CPU process)"}
+    return [{"x86 TLB case": labels[r["x86_tlb"]],
+             "TLB operations, vanilla": f"{r['tlb_ops_vanilla']:,}",
+             "fitted scale of the operation weights": f"{r['ops_scale']:.3f}",
+             "unmap share of the vanilla time": f"{100 * r['unmap_share_vanilla']:.1f} %",
+             "predicted speed-up, 64 KiB": f"{r['speedup_64k']:.3f}×",
+             "predicted speed-up, 1 MiB": f"{r['speedup_1024k']:.3f}×"}
+            for r in cm.x86_tlb_table()]
+
+
+def lazyfree_rows(arch: str = "arm64") -> list[dict[str, Any]]:
+    """The model's lazyfree batching gain beside Barry Song's measurement
+    (`cm.lazyfree_comparison()`)."""
+    c = cm.lazyfree_comparison(arch)
+    return [
+        {"": "measured, whole MADV_PAGEOUT (median of 6)",
+         "before batching": f"{c['measured_ms_before']:.1f} ms",
+         "after": f"{c['measured_ms_after']:.1f} ms",
+         "saved per folio": f"{c['measured_saving_us_per_folio']:.1f} µs"},
+        {"": f"model ({arch} weights), unmap work only",
+         "before batching": f"{c['model_unmap_ms_per_pte']:.2f} ms",
+         "after": f"{c['model_unmap_ms_batched']:.2f} ms",
+         "saved per folio": f"{c['model_saving_us_per_folio']:.1f} µs"},
+    ]

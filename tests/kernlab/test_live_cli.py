@@ -1,5 +1,5 @@
 """The lab's command line with --setup on the real kernel: it restores everything, also on
-Ctrl-C. Runs only with KERNLAB_LIVE=1 as root (.ci/run), after test_live.py (whose settings must
+Ctrl-C. Runs only with KERNLAB_LIVE=1 as root (.ci/run), after test_kernlab_live.py (whose settings must
 be restored first: a second run waits for no one, it refuses while the journal's run lives)."""
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ Difficulty 1: patched mode, a dup failure. 2: either mode, a dup failure or a pi
 
 from __future__ import annotations
 
-from simcore.exercises import reasons
-from simcore.exercises.base import (
+from classroom.exercises import reasons
+from classroom.exercises.base import (
     MM,
     AnswerError,
     Feedback,
@@ -37,7 +37,7 @@ from simcore.exercises.base import (
     rng_for,
     run_scenario,
 )
-from simcore.exercises.render import draw
+from classroom.exercises.render import draw
 from simcore.mm import MM_ANONPAGES, MM_SWAPENTS
 
 TOPIC = "partial-failure"

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import re
 
-from simcore.bugs import BUGS
-from simcore.check import INVARIANTS
-from simcore.exercises.base import (
+from classroom.exercises.base import (
     BASE_ADDR,
     MM,
     AnswerError,
@@ -41,7 +39,9 @@ from simcore.exercises.base import (
     run_scenario,
     sub_batches,
 )
-from simcore.exercises.render import _code, draw
+from classroom.exercises.render import _code, draw
+from simcore.bugs import BUGS
+from simcore.check import INVARIANTS
 from simcore.mm import MM_ANONPAGES, MM_SWAPENTS
 
 TOPIC = "bug-zoo"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from simcore.exercises import reasons
-from simcore.exercises.base import (
+from classroom.exercises import reasons
+from classroom.exercises.base import (
     BASE_ADDR,
     MM,
     AnswerError,
@@ -35,7 +35,7 @@ from simcore.exercises.base import (
     runs_in,
     system_of,
 )
-from simcore.exercises.render import draw
+from classroom.exercises.render import draw
 
 TOPIC = "batches"
 TITLE = "Where batches start and end"

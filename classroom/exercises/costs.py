@@ -15,7 +15,7 @@ unfold TLBIs, on arm64 with or without BBML2 (or x86), 16 or 32 pages.
 
 from __future__ import annotations
 
-from simcore.exercises.base import (
+from classroom.exercises.base import (
     AnswerError,
     Feedback,
     Instance,
@@ -30,7 +30,7 @@ from simcore.exercises.base import (
     rng_for,
     run_scenario,
 )
-from simcore.exercises.render import draw
+from classroom.exercises.render import draw
 
 TOPIC = "costs"
 TITLE = "Counting the cost of a mode"

@@ -19,7 +19,9 @@ LEGEND = "\n".join((
 ))
 
 FAULT_TEXT = {
-    "dup_swap": "folio_dup_swap() fails with -ENOMEM on the call that covers page {page}",
+    "dup_swap": "folio_dup_swap() fails with -ENOMEM on the call that covers page {page} (its "
+                "swap slot is at SWAP_MAP_MAX and the count-continuation page cannot be "
+                "allocated)",
     "arch_unmap_one": "arch_unmap_one() fails (no ADI tag storage) for page {page}",
     "pin": "GUP-fast pins the folio just before the unit of swap work that covers page {page}",
 }
@@ -61,7 +63,7 @@ def folio_line(sys) -> str:
 
 def draw(scenario: dict[str, Any], mode: str | None = None) -> str:
     """The scenario as text: header, one block per mm, faults (the legend is `legend()`)."""
-    from simcore.exercises.base import system_of
+    from classroom.exercises.base import system_of
 
     sys = system_of(scenario)
     folio, ps = sys.folio, sys.arch.page_size

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from simcore.exercises import reasons
-from simcore.exercises.base import (
+from classroom.exercises import reasons
+from classroom.exercises.base import (
     AnswerError,
     Feedback,
     Instance,
@@ -30,7 +30,7 @@ from simcore.exercises.base import (
     rng_for,
     run_scenario,
 )
-from simcore.exercises.render import draw
+from classroom.exercises.render import draw
 
 TOPIC = "swap-markers"
 TITLE = "Exclusive markers on swap PTEs"

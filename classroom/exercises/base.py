@@ -12,14 +12,15 @@ languages the topics use (page sets, signed deltas, ``key=value`` fields).
 from __future__ import annotations
 
 import json
+import random
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from simcore.api import Result, run
+from simcore.folio import MAX_ORDER
 from simcore.scenario import from_dict
+from simcore.swap import refs_at_limit
 from simcore.system import System
 
 BASE_ADDR = 0x7F0000000000
@@ -27,9 +28,37 @@ FOLIO_PFN = 0x1000
 MM = "task"
 DIFFICULTIES = (1, 2, 3)
 
+# -- limits on what an answer may say (they follow from the model) ----------------------------
+#: A folio has at most 2^MAX_ORDER pages: no page number, range or repetition in an answer
+#: can sensibly go beyond it.
+MAX_PAGES = 1 << MAX_ORDER
+#: Every number an answer needs (pages, counts, deltas) has at most 4 digits; 9 leaves room
+#: for sloppy-but-readable input and keeps every int() cheap.
+MAX_DIGITS = 9
+#: The longest canonical answer is about 200 characters (sub-batches of an order-5 folio).
+MAX_ANSWER_CHARS = 2000
+
 
 class AnswerError(ValueError):
     """An answer that cannot be read; the message says what is wrong with its form."""
+
+
+def bounded(text: str) -> str:
+    """``text`` if it is within the limits above, else AnswerError saying which one.
+
+    Every checker goes through this first (`classroom.exercises.check`), so no parser ever
+    sees a number with more than MAX_DIGITS digits or an answer longer than MAX_ANSWER_CHARS;
+    the parsers bound what they expand (ranges, repetitions) by MAX_PAGES.
+    """
+    text = text or ""
+    if len(text) > MAX_ANSWER_CHARS:
+        raise AnswerError(f"the answer is {len(text):,} characters long; at most "
+                          f"{MAX_ANSWER_CHARS:,} make sense here")
+    m = re.search(rf"\d{{{MAX_DIGITS + 1},}}", text)
+    if m:
+        raise AnswerError(f"a number with {len(m.group(0)):,} digits (at most {MAX_DIGITS}; "
+                          f"a folio has at most {MAX_PAGES} pages)")
+    return text
 
 
 @dataclass
@@ -45,14 +74,14 @@ class Instance:
     answer: str
     explanation: str
     title: str = ""
-    strip: str = ""                  # the scenario drawn as text (simcore.exercises.render)
+    strip: str = ""                  # the scenario drawn as text (classroom.exercises.render)
     params: dict[str, Any] = field(default_factory=dict)   # the generator's choices
     data: dict[str, Any] = field(default_factory=dict)     # what the checker needs
 
     @property
     def command(self) -> str:
         """The command that prints this instance again."""
-        return f"python -m simcore hw {self.topic} -s {self.seed} -d {self.difficulty}"
+        return f"python -m classroom hw {self.topic} -s {self.seed} -d {self.difficulty}"
 
     def as_dict(self, solutions: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -72,19 +101,22 @@ class Feedback:
         return self.correct
 
 
-def rng_for(seed: int) -> np.random.Generator:
-    """The only source of randomness of every generator."""
-    return np.random.default_rng(seed)
+def rng_for(seed: int) -> random.Random:
+    """The only source of randomness of every generator: the standard library's Mersenne
+    Twister, so that the exercises run wherever Python does (Pyodide in the reader's browser
+    has no numpy). Its sequence for an integer seed is stable across Python versions."""
+    return random.Random(seed)
 
 
-def pick(rng: np.random.Generator, options):
+def pick(rng: random.Random, options):
     """One element of a sequence, uniformly."""
     options = list(options)
-    return options[int(rng.integers(len(options)))]
+    return options[rng.randrange(len(options))]
 
 
-def bits(rng: np.random.Generator, n: int) -> list[bool]:
-    return [bool(b) for b in rng.integers(0, 2, size=n)]
+def bits(rng: random.Random, n: int) -> list[bool]:
+    """``n`` fair coin flips."""
+    return [bool(rng.getrandbits(1)) for _ in range(n)]
 
 
 def runs_in(lo: int, hi: int) -> list[tuple[int, int]]:
@@ -141,6 +173,10 @@ def make_scenario(name: str, order: int, exclusive: str, pages: list[dict | None
         "ptes": runs,
         "faults": [dict(f) for f in faults],
     }
+    # folio_dup_swap() fails only on a slot at SWAP_MAP_MAX: other processes hold the rest
+    refs = refs_at_limit(1 << order, faults) if swapbacked else None
+    if refs:
+        doc["folio"]["swap_refs_elsewhere"] = refs
     return doc
 
 
@@ -281,6 +317,9 @@ def parse_pageset(text: str, what: str) -> set[int]:
         b = int(m.group(2)) if m.group(2) else a
         if b < a:
             raise AnswerError(f"{what}: the range {item!r} runs backwards")
+        if b >= MAX_PAGES:
+            raise AnswerError(f"{what}: page {b} is beyond any folio (at most {MAX_PAGES} "
+                              "pages, numbered from 0)")
         out.update(range(a, b + 1))
     return out
 

@@ -139,7 +139,7 @@ CODE_TEXT = {"X": "a swap PTE with the exclusive marker",
 def fate_reason(page: int, fate: dict, initial_flags: str, mode: str, n: int = 1) -> str:
     """Why pages [page, page+n) — which share one fate — ended as they did.
 
-    ``fate`` comes from `simcore.exercises.base.page_fates` (swap, restored, untouched).
+    ``fate`` comes from `classroom.exercises.base.page_fates` (swap, restored, untouched).
     """
     kind = fate["fate"]
     what = pages_text(page, n)

@@ -51,6 +51,12 @@ malformed.
     ``normalize.keys`` in that order, joined by ``;`` (a missing key makes the input
     malformed).
 
+Limits (the same as the Python checker's, `base.bounded`): input longer than
+MAX_ANSWER_CHARS characters, or with a run of more than MAX_DIGITS digits, is malformed before
+anything else; so is a page (``pageset``) of MAX_PAGES or more, and more than MAX_PAGES sizes
+after expanding repetitions (``sizes``). So a hostile answer costs the page as little as a
+sloppy one: nothing expands beyond a folio.
+
 Hash: ``sha256(salt + normalized)`` over UTF-8, lower-case hex. The salt is
 ``simcore-hw/<topic>/<seed>/<difficulty>/``.
 """
@@ -62,7 +68,7 @@ import hashlib
 import re
 from typing import Any
 
-from simcore.exercises.base import Instance
+from classroom.exercises.base import MAX_ANSWER_CHARS, MAX_DIGITS, MAX_PAGES, Instance
 
 SALT = "simcore-hw/{topic}/{seed}/{difficulty}/"
 
@@ -126,7 +132,7 @@ def _pageset(s: str) -> str | None:
             return None
         a = int(m.group(1))
         b = int(m.group(2)) if m.group(2) else a
-        if b < a:
+        if b < a or b >= MAX_PAGES:
             return None
         pages.update(range(a, b + 1))
     if not pages:
@@ -152,7 +158,10 @@ def _sizes(s: str) -> str | None:
         m = re.fullmatch(r"(\d+)(?:x(\d+))?", item)
         if not m:
             return None
-        out += [str(int(m.group(1)))] * (int(m.group(2)) if m.group(2) else 1)
+        k = int(m.group(2)) if m.group(2) else 1
+        if len(out) + k > MAX_PAGES:
+            return None
+        out += [str(int(m.group(1)))] * k
     return ",".join(out) if out else None
 
 
@@ -206,6 +215,8 @@ def _fields(s: str, spec: dict[str, Any]) -> str | None:
 def normalize(spec: dict[str, Any], text: str) -> str | None:
     """The canonical form of ``text`` under ``spec`` (a ``normalize`` dict), or None."""
     text = text or ""
+    if len(text) > MAX_ANSWER_CHARS or re.search(rf"\d{{{MAX_DIGITS + 1}}}", text):
+        return None
     kind = spec["kind"]
     if kind == "fields":
         return _fields(text, spec)
@@ -217,7 +228,7 @@ def normalize(spec: dict[str, Any], text: str) -> str | None:
 
 # -- per-topic specs and the data ----------------------------------------------------------------
 def spec_for(inst: Instance) -> dict[str, Any]:
-    from simcore.exercises import TOPICS
+    from classroom.exercises import TOPICS
 
     mod = TOPICS[inst.topic]
     t, d = inst.topic, inst.difficulty
@@ -256,7 +267,7 @@ def accepted(inst: Instance) -> list[str]:
 
 
 def client_check_data(inst: Instance) -> dict[str, Any]:
-    from simcore.exercises import TOPICS
+    from classroom.exercises import TOPICS
 
     mod = TOPICS[inst.topic]
     spec = spec_for(inst)
@@ -295,6 +306,9 @@ def client_check_data(inst: Instance) -> dict[str, Any]:
 NORMALIZE_JS = r"""
 function simcoreNormalize(spec, text) {
   text = text || "";
+  const LIMIT = {chars: __MAX_CHARS__, digits: __MAX_DIGITS__, pages: __MAX_PAGES__};
+  if (text.length > LIMIT.chars || new RegExp("\\d{" + (LIMIT.digits + 1) + "}").test(text))
+    return null;
   const int = s => { s = s.trim().replace(/\u2212/g, "-");
     return /^[+-]?\d+$/.test(s) ? String(parseInt(s, 10)) : null; };
   const delta = s => { const v = int(s); if (v === null) return null;
@@ -308,7 +322,7 @@ function simcoreNormalize(spec, text) {
       const m = /^(\d+)(?:(?:-|\.\.)(\d+))?$/.exec(item);
       if (!m) return null;
       const a = parseInt(m[1], 10), b = m[2] ? parseInt(m[2], 10) : a;
-      if (b < a) return null;
+      if (b < a || b >= LIMIT.pages) return null;
       for (let p = a; p <= b; p++) pages.add(p);
     }
     const ps = [...pages].sort((x, y) => x - y);
@@ -330,6 +344,7 @@ function simcoreNormalize(spec, text) {
       const m = /^(\d+)(?:x(\d+))?$/.exec(item);
       if (!m) return null;
       const k = m[2] ? parseInt(m[2], 10) : 1;
+      if (out.length + k > LIMIT.pages) return null;
       for (let i = 0; i < k; i++) out.push(String(parseInt(m[1], 10)));
     }
     return out.length ? out.join(",") : null;
@@ -462,4 +477,7 @@ def _sha256_constants() -> tuple[list[int], list[int]]:
 
 _K, _H = _sha256_constants()
 NORMALIZE_JS = (NORMALIZE_JS.replace("__SHA256_K__", ",".join(f"0x{x:08x}" for x in _K))
-                .replace("__SHA256_H__", ",".join(f"0x{x:08x}" for x in _H)))
+                .replace("__SHA256_H__", ",".join(f"0x{x:08x}" for x in _H))
+                .replace("__MAX_CHARS__", str(MAX_ANSWER_CHARS))
+                .replace("__MAX_DIGITS__", str(MAX_DIGITS))
+                .replace("__MAX_PAGES__", str(MAX_PAGES)))

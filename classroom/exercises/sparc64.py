@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 
-from simcore.exercises import reasons
-from simcore.exercises.base import (
+from classroom.exercises import reasons
+from classroom.exercises.base import (
+    MAX_PAGES,
     MM,
     AnswerError,
     Feedback,
@@ -33,7 +34,7 @@ from simcore.exercises.base import (
     run_scenario,
     system_of,
 )
-from simcore.exercises.render import draw
+from classroom.exercises.render import draw
 
 TOPIC = "sparc64"
 TITLE = "Does batching happen? (sparc64 and friends)"
@@ -99,7 +100,11 @@ def parse_sizes(text: str) -> list[int]:
         m = re.fullmatch(r"(\d+)(?:x(\d+))?", item)
         if not m:
             raise AnswerError(f"{item!r} is neither a size like 16 nor a repetition like 1x16")
-        out += [int(m.group(1))] * (int(m.group(2)) if m.group(2) else 1)
+        k = int(m.group(2)) if m.group(2) else 1
+        if k > MAX_PAGES or len(out) + k > MAX_PAGES:
+            raise AnswerError(f"more than {MAX_PAGES} batches (a folio has at most "
+                              f"{MAX_PAGES} pages)")
+        out += [int(m.group(1))] * k
     if any(s < 1 for s in out):
         raise AnswerError("a batch has at least one PTE")
     return out
