@@ -9,7 +9,7 @@ JOBS    ?= 2
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt binder/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
@@ -33,14 +33,16 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# simcore's benchmarks, the live mode's (bookkit.bench), then the cover-letter workload on this
-# kernel beside simcore. The kernel side needs zram swap and a chosen mTHP size:
-# `make bench KERNLAB_SETUP=1` as root lets the lab set them up (and restore them); without it
-# the lab says why it skipped the kernel's timing.
+# simcore's benchmarks, the live mode's (bookkit.bench), every chapter widget's update at its
+# largest input (bookkit.widgetbench), then the cover-letter workload on this kernel beside
+# simcore. The kernel side needs zram swap and a chosen mTHP size: `make bench KERNLAB_SETUP=1`
+# as root lets the lab set them up (and restore them); without it the lab says why it skipped
+# the kernel's timing.
 KERNLAB_SETUP ?=
 bench: $(STAMP)
 	$(BIN)/python -m simcore.bench
 	$(BIN)/python -m bookkit.bench
+	$(BIN)/python -m bookkit.widgetbench
 	$(BIN)/python -m kernlab bench $(if $(filter 1,$(KERNLAB_SETUP)),--setup --perf,)
 
 # The live-kernel lab's records for the book (root; changes system settings and restores them):
@@ -51,8 +53,14 @@ kernlab-record: $(STAMP)
 	$(BIN)/python -m kernlab check --setup --record $(KERNLAB_RECORD)/check.json || test $$? -eq 1
 	$(BIN)/python -m kernlab bench --setup --perf --repeat 5 --record $(KERNLAB_RECORD)/bench.json
 
+# JupyterLab on the chapters as plain notebooks (what the site offers for download, with the
+# values the site build computed) in notebooks/, widgets live. Builds the site first (cached);
+# a notebook you edited there is kept, not overwritten.
 lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/python -m bookkit.build --edition instructor --out _build -q
+	$(BIN)/python -m bookkit.notebook --toc _toc.yml --glue _build/jupyter_execute \
+	    --out notebooks --keep-edited
+	$(BIN)/jupyter lab notebooks/
 
 serve: $(STAMP)
 	@test -f _build/html/index.html || $(MAKE) book

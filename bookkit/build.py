@@ -23,6 +23,9 @@ What it adds to a bare ``jupyter-book build .``:
   pure-Python wheels (PyPI) and a zip of simcore into ``html/_static/live`` for the scenario
   editors; where npm or the network is missing it says so in one line and the site is built
   without it.
+* **Glue.** ``BOOKKIT_GLUE=myst-nb`` makes :func:`bookkit.glue.glue` record every value in
+  myst-nb's glue format in those kernels (elsewhere it only remembers it, see
+  :mod:`bookkit.glue`).
 * **Imports.** The repository top is put on ``PYTHONPATH`` so that notebooks can
   ``import bookkit`` and ``import simcore`` from a checkout.
 
@@ -40,6 +43,9 @@ import time
 import traceback
 from pathlib import Path
 from typing import TextIO
+
+from bookkit.glue import ENV as GLUE_ENV
+from bookkit.glue import MYST_NB as GLUE_MYST_NB
 
 REPO = Path(__file__).resolve().parent.parent
 EDITIONS = ("instructor", "student")
@@ -242,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out / "html" / "reports", ignore_errors=True)
 
     os.environ["BOOK_EDITION"] = edition
+    os.environ[GLUE_ENV] = GLUE_MYST_NB  # bookkit.glue: glue for myst-nb's roles and directives
     path = os.environ.get("PYTHONPATH", "")
     if str(REPO) not in path.split(os.pathsep):
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), path) if p)

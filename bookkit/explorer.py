@@ -74,11 +74,13 @@ class Explorer(ControlPanel):
                  counters: tuple[str, ...] = ("ok", "iterations", "ptep_get", "tlb_ops",
                                               "barriers", "violations"),
                  view: Callable[[dict[str, Any], dict[str, Any]], str] | None = None,
-                 follow_mode: bool = False) -> None:
+                 follow_mode: bool = False, trace_mode_only: bool = False) -> None:
         self.build = build
         self.modes = modes
         #: run only the mode the ``mode`` control selects (one run per update instead of all)
         self.follow_mode = follow_mode
+        #: trace only the run of the mode the ``mode`` control selects (the others are counted)
+        self.trace_mode_only = trace_mode_only
         self.counters = counters
         self.view = view
         self.results: dict[str, Any] = {}
@@ -90,7 +92,8 @@ class Explorer(ControlPanel):
         if bugs == "none":
             bugs = ()
         modes = (values["mode"],) if self.follow_mode else self.modes
-        self.results = render.run_all(scenario, modes, bugs)
+        traced = (values["mode"],) if self.trace_mode_only else None
+        self.results = render.run_all(scenario, modes, bugs, traced)
         return (self.view(values, self.results) if self.view
                 else render.results_html(self.results, self.counters))
 

@@ -101,7 +101,10 @@ def error_html(message: str) -> str:
     return f"<p role='alert' style='color:#b71c1c'>{html.escape(message)}</p>"
 
 
-def run_all(scenario: dict[str, Any], modes, bugs=()) -> dict[str, Any]:
+def run_all(scenario: dict[str, Any], modes, bugs=(), traced=None) -> dict[str, Any]:
+    """Run ``scenario`` in every mode (the bug variants in ``patched`` only); with a trace in
+    the modes of ``traced`` (default: all)."""
     system = simcore.from_dict(scenario)
-    return {m: simcore.run(system, m, bugs=bugs if m == "patched" else (), trace=True,
-                           snapshots=False) for m in modes}
+    return {m: simcore.run(system, m, bugs=bugs if m == "patched" else (),
+                           trace=traced is None or m in traced, snapshots=False)
+            for m in modes}

@@ -5,9 +5,12 @@ only JupyterLab with jupytext opens them as notebooks. So for every page whose s
 notebook this extension
 
 * writes ``_notebooks/<docname>.ipynb`` into the HTML output at the end of the build, made
-  with jupytext from the source, without outputs and without the jupytext header (it opens
-  anywhere: JupyterLab, Notebook, VS Code, Colab, a class JupyterHub); in the student edition
-  the solution cells and solution blocks are removed first
+  by :func:`bookkit.notebook.export` from the source: without outputs and without the jupytext
+  header, its MyST roles and directives rendered as plain Markdown, every glued value written
+  in as the page shows it (from myst-nb's ``jupyter_execute/<docname>.glue.json``) and every
+  glued table or figure a cell that shows it after "Run All", so it reads the same anywhere:
+  JupyterLab, Notebook, VS Code, Colab, a class JupyterHub; in the student edition the solution
+  cells and solution blocks are removed first
   (:func:`edition_filter.strip_solutions_from_notebook`);
 * puts a visible link, "Download this chapter as a notebook (.ipynb)", under the page title;
 * adds the same ``.ipynb`` to the theme's download menu, and removes the menu's link to the
@@ -39,21 +42,24 @@ def notebook_relpath(docname: str) -> str:
     return f"{NB_DIR}/{docname}.ipynb"
 
 
-def make_download_notebook(source: Path, student: bool):
-    """The notebook offered for download: no outputs, no jupytext header, maybe no solutions."""
-    import jupytext
+def glue_path(app: Sphinx, docname: str) -> Path:
+    """Where myst-nb wrote the values the page glued (``<out>/jupyter_execute/<doc>.glue.json``)."""
+    return Path(app.outdir).parent / "jupyter_execute" / f"{docname}.glue.json"
+
+
+def make_download_notebook(source: Path, student: bool, glue_json: Path | None = None,
+                           repo_url: str | None = None):
+    """The notebook offered for download (:func:`bookkit.notebook.export`): no outputs, no
+    jupytext header, MyST rendered as plain Markdown with the glued values written in, maybe no
+    solutions. Returns ``(notebook, problems)``."""
     from edition_filter import strip_solutions_from_notebook
 
-    nb = jupytext.read(source)
-    nb.metadata.pop("jupytext", None)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cell.metadata.pop("lines_to_next_cell", None)
-    if student:
-        strip_solutions_from_notebook(nb)
-    return nb
+    from bookkit.notebook import export, read_glue
+
+    glue = read_glue(glue_json) if glue_json is not None else {}
+    result = export(source, glue, strip=strip_solutions_from_notebook if student else None,
+                    repo_url=repo_url)
+    return result.notebook, result.problems
 
 
 def add_download_link(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -103,13 +109,19 @@ def write_notebooks(app: Sphinx, exception) -> None:
     import nbformat
 
     student = getattr(app.config, "bookkit_edition", "instructor") == "student"
+    # _config.yml's repository.url (Jupyter Book passes it on as a theme option): the first cell
+    # of each notebook then names the exact pip command
+    repo_url = (app.config.html_theme_options or {}).get("repository_url") or None
     target_root = Path(app.outdir) / NB_DIR
     shutil.rmtree(target_root, ignore_errors=True)
     count = 0
     for docname in sorted(app.env.found_docs):
         if not is_notebook_page(app, docname):
             continue
-        nb = make_download_notebook(Path(app.env.doc2path(docname)), student)
+        nb, problems = make_download_notebook(Path(app.env.doc2path(docname)), student,
+                                              glue_path(app, docname), repo_url)
+        for problem in problems:  # a warning fails the build (bookkit.build: -W)
+            logger.warning("[notebook_download] %s", problem)
         target = target_root / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)

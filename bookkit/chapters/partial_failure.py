@@ -422,7 +422,7 @@ def explorer() -> Explorer:
     """The chapter's live widget: a fault on a page, E/N pattern, mode, bug variant."""
     return Explorer(controls(), build, modes=MODES,
                     counters=("ok", "iterations", "dup_calls", "put_swap_calls", "violations"),
-                    view=view)
+                    view=view, trace_mode_only=True)  # only the detail mode reads its trace
 
 
 # -- round 2: when does the batched path raise the swap counts? -----------------------------------
