@@ -39,9 +39,13 @@ from typing import Any
 from simcore.arch import ARCH_NAMES, ArchError, get_arch
 from simcore.batch import MODES
 from simcore.bugs import BUGS, BugError, check_bug_names
+from simcore.safeio import SafeWriter, escape, interrupted
 from simcore.scenario import ScenarioError, from_dict, read
 
 PROG = "simcore"
+#: ``run --trace --json`` carries the state after every event; a run whose states would take
+#: more JSON than this is refused (per-pte on an order-9 folio: 4,099 states, 66 MB).
+MAX_TRACE_JSON = 16_000_000
 #: Commands handed whole to `simcore.homework.main(argv)`.
 HOMEWORK_COMMANDS = ("hw", "grade")
 
@@ -181,12 +185,30 @@ def cmd_run(args, out) -> int:
 
     bugs = bug_names(args.bug)
     name, system = load_system(args)
-    result, obj = run_report(system, args.mode, bugs, name=name, trace=args.trace)
+    states = args.trace and args.json
+    if states:
+        check_trace_size(system, args.mode, bugs)
+    result, obj = run_report(system, args.mode, bugs, name=name, trace=args.trace,
+                             snapshots=states)
     if args.json:
         _print_json(obj, out)
     else:
         out.write(format_text(result, name, trace=args.trace) + "\n")
     return 0 if result.ok else 1
+
+
+def check_trace_size(system, mode: str, bugs) -> None:
+    """Refuse a ``--trace --json`` whose states would exceed `MAX_TRACE_JSON` (counted on a
+    run without states, which costs what the report costs anyway)."""
+    from simcore.api import run
+
+    events = len(run(system, mode, bugs, trace=True, snapshots=False).trace)
+    per_state = len(json.dumps({"trace": [{"state": system.snapshot()}]}, indent=2))
+    if events * per_state > MAX_TRACE_JSON:
+        raise UsageError(f"--trace: with --json the {events:,} events would carry about "
+                         f"{events * per_state / 1e6:.0f} MB of states, more than the limit of "
+                         f"{MAX_TRACE_JSON / 1e6:.0f} MB (use --trace without --json, another "
+                         f"--mode or a smaller folio)")
 
 
 def cmd_compare(args, out) -> int:
@@ -283,15 +305,18 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     err = err or sys.stderr
-    if argv and argv[0] in HOMEWORK_COMMANDS:
-        from simcore import homework
-
-        return int(homework.main(argv, out=out, err=err) or 0)
     try:
+        if argv and argv[0] in HOMEWORK_COMMANDS:
+            from simcore import homework
+
+            return int(homework.main(argv, out=out, err=err) or 0)
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, out)
+        # what a scenario names (a title, an mm) is printed, so printing is escaped
+        return COMMANDS[args.command](args, SafeWriter(out))
     except (UsageError, ScenarioError) as e:
-        err.write(f"{PROG}: {str(e).splitlines()[0] if str(e) else 'bad input'}\n")
+        err.write(f"{PROG}: {escape(str(e), one_line=True) or 'bad input'}\n")
         return 2
     except SystemExit as e:        # --help, --version
         return int(e.code or 0) if not isinstance(e.code, str) else 2
+    except KeyboardInterrupt:
+        return interrupted(PROG, err)
