@@ -2,7 +2,8 @@
 
 Models Dev Jain's series "mm/rmap: enable batch unmapping of anonymous folios" (2026): the
 kernel before it (``baseline``), with it (``patched``) and before 2025's batching (``per-pte``).
-Pure Python and numpy; every random thing takes ``seed=``.
+Standard-library Python only (it also runs in a browser, under Pyodide); every random thing takes
+``seed=``.
 """
 
 from simcore.api import Result, run, run_modes

@@ -21,7 +21,8 @@ parameter scaled by its prior uncertainty `PRIOR_SIGMA`):
 
     minimise  Σ_i ((model_i(θ) − T_i) / T_i)²  +  lam × Σ_j ((θ_j − 1) / σ_j)²,   θ ≥ 0
 
-solved as one NNLS problem on the augmented system (Lawson–Hanson, `nnls()`, numpy only).
+solved as one NNLS problem on the augmented system (Lawson–Hanson, `nnls()`, plain Python:
+the systems are a few rows by at most nine columns).
 
 The default design (``"scale"``) has three parameters per arch: F_folio, F_4k and *one* scale
 on all per-operation priors. The mode difference fixes the scale, the level fixes the fixed
@@ -45,11 +46,11 @@ prior-only weights for `arch_unmap_one()`/ADI; the calibration flags it as uncal
 from __future__ import annotations
 
 import functools
+import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from simcore.costs import COUNTERS, Costs
 
@@ -174,39 +175,88 @@ def prior_rationale() -> dict[str, str]:
 
 
 # -- NNLS --------------------------------------------------------------------------------------
-def nnls(A: np.ndarray, b: np.ndarray, max_iter: int | None = None,
-         tol: float | None = None) -> np.ndarray:
+# The systems solved here are tiny (a few measurements plus one ridge row per parameter, at most
+# nine parameters), so plain Python does them exactly enough and keeps simcore free of numpy:
+# the model must run where numpy does not exist (a reader's browser).
+Matrix = list[list[float]]
+
+
+def lstsq(A: Matrix, b: list[float]) -> list[float]:
+    """Least-squares solution of A x ≈ b for a tall A of full column rank (Householder QR).
+
+    Sums go through `math.fsum`, so the result is the same on every Python version.
+    """
+    m, n = len(A), len(A[0]) if A else 0
+    if m < n:
+        raise ValueError("lstsq: fewer rows than columns")
+    R = [list(map(float, row)) for row in A]
+    y = list(map(float, b))
+    for k in range(n):
+        norm = math.sqrt(math.fsum(R[i][k] ** 2 for i in range(k, m)))
+        if norm == 0.0:
+            raise ValueError("lstsq: matrix is rank deficient")
+        alpha = -norm if R[k][k] >= 0 else norm
+        v = [0.0] * k + [R[k][k] - alpha] + [R[i][k] for i in range(k + 1, m)]
+        vv = math.fsum(x * x for x in v[k:])
+        if vv == 0.0:
+            continue
+        for j in range(k, n):
+            f = 2.0 * math.fsum(v[i] * R[i][j] for i in range(k, m)) / vv
+            for i in range(k, m):
+                R[i][j] -= f * v[i]
+        f = 2.0 * math.fsum(v[i] * y[i] for i in range(k, m)) / vv
+        for i in range(k, m):
+            y[i] -= f * v[i]
+    x = [0.0] * n
+    for k in range(n - 1, -1, -1):
+        x[k] = (y[k] - math.fsum(R[k][j] * x[j] for j in range(k + 1, n))) / R[k][k]
+    return x
+
+
+def _matvec(A: Matrix, x: list[float]) -> list[float]:
+    return [math.fsum(a * xi for a, xi in zip(row, x, strict=True)) for row in A]
+
+
+def _gradient(A: Matrix, b: list[float], x: list[float]) -> list[float]:
+    """Aᵀ(b − Ax): the negative gradient of ½‖Ax − b‖²."""
+    r = [bi - ai for bi, ai in zip(b, _matvec(A, x), strict=True)]
+    return [math.fsum(A[i][j] * r[i] for i in range(len(A))) for j in range(len(A[0]))]
+
+
+def nnls(A: Matrix, b: list[float], max_iter: int | None = None,
+         tol: float | None = None) -> list[float]:
     """Lawson–Hanson active-set solution of min ||Ax − b||₂ subject to x ≥ 0."""
-    A = np.asarray(A, dtype=float)
-    b = np.asarray(b, dtype=float)
-    m, n = A.shape
+    A = [list(map(float, row)) for row in A]
+    b = list(map(float, b))
+    m, n = len(A), len(A[0])
     if max_iter is None:
         max_iter = 30 * n
     if tol is None:
-        tol = 10 * max(m, n) * np.finfo(float).eps * max(1.0, np.abs(A).max())
-    x = np.zeros(n)
-    passive = np.zeros(n, dtype=bool)
-    w = A.T @ (b - A @ x)
+        tol = 10 * max(m, n) * sys.float_info.epsilon * max(1.0, max(abs(a) for r in A for a in r))
+    x = [0.0] * n
+    passive = [False] * n
+    w = _gradient(A, b, x)
     it = 0
-    while (~passive).any() and w[~passive].max() > tol:
-        j = int(np.argmax(np.where(passive, -np.inf, w)))
+    while not all(passive) and max(w[j] for j in range(n) if not passive[j]) > tol:
+        j = max((j for j in range(n) if not passive[j]), key=lambda j: w[j])
         passive[j] = True
         while True:
             it += 1
             if it > max_iter:
                 raise RuntimeError("nnls: no convergence")
-            z = np.zeros(n)
-            idx = np.flatnonzero(passive)
-            z[idx] = np.linalg.lstsq(A[:, idx], b, rcond=None)[0]
-            if (z[idx] > 0).all():
+            idx = [j for j in range(n) if passive[j]]
+            sol = lstsq([[row[j] for j in idx] for row in A], b)
+            z = [0.0] * n
+            for j, v in zip(idx, sol, strict=True):
+                z[j] = v
+            if all(z[j] > 0 for j in idx):
                 x = z
                 break
-            neg = idx[z[idx] <= 0]
-            alpha = np.min(x[neg] / (x[neg] - z[neg]))
-            x = x + alpha * (z - x)
-            passive &= x > tol
-            x[~passive] = 0.0
-        w = A.T @ (b - A @ x)
+            alpha = min(x[j] / (x[j] - z[j]) for j in idx if z[j] <= 0)
+            x = [xj + alpha * (zj - xj) for xj, zj in zip(x, z, strict=True)]
+            passive = [p and xj > tol for p, xj in zip(passive, x, strict=True)]
+            x = [xj if p else 0.0 for xj, p in zip(x, passive, strict=True)]
+        w = _gradient(A, b, x)
     return x
 
 
@@ -274,10 +324,10 @@ METHOD = __doc__.split("Calibration (`calibrate()`):", 1)[1].split("sparc64 has 
 
 def _columns(counts: Mapping[str, int], nr_folios: int, folio_bytes: int,
              priors: Mapping[str, float], fixed: tuple[float, float],
-             design: str) -> np.ndarray:
+             design: str) -> list[float]:
     """Contribution (ns) of each parameter at multiplier 1 for one run."""
     params = DESIGNS[design]
-    col = np.zeros(len(params))
+    col = [0.0] * len(params)
     col[0] = nr_folios * fixed[0]
     col[1] = nr_folios * folio_bytes / 4096 * fixed[1]
     for k, c in counts.items():
@@ -311,20 +361,22 @@ def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | No
               PRIOR_FIXED[arch][1] * scale.get("fixed", 1.0) * scale.get("fixed_4k", 1.0))
         rows = [m for m in measurements if m.arch == arch]
         counters[arch] = {m.mode: counters_dict(arch, m.mode) for m in rows}
-        A = np.array([_columns(counters[arch][m.mode], nr_folios, WORKLOAD_FOLIO, pri, fx,
-                               design) for m in rows])
-        T = np.array([m.ns for m in rows])
-        M = A / T[:, None]
-        s = np.array([sig[p] for p in params])
+        A = [_columns(counters[arch][m.mode], nr_folios, WORKLOAD_FOLIO, pri, fx, design)
+             for m in rows]
+        T = [float(m.ns) for m in rows]
+        M = [[a / t for a in row] for row, t in zip(A, T, strict=True)]
+        s = [sig[p] for p in params]
         # columns that no measurement touches (e.g. the arch group on arm64/x86) stay at prior
-        aug_A = np.vstack([M, np.sqrt(lam) * np.diag(1.0 / s)])
-        aug_b = np.concatenate([np.ones(len(rows)), np.sqrt(lam) / s])
+        ridge = [[math.sqrt(lam) / s[j] if i == j else 0.0 for j in range(len(params))]
+                 for i in range(len(params))]
+        aug_A = M + ridge
+        aug_b = [1.0] * len(rows) + [math.sqrt(lam) / sj for sj in s]
         theta = nnls(aug_A, aug_b)
         mults[arch] = dict(zip(params, (float(t) for t in theta), strict=True))
         weights[arch] = {k: pri[k] * mults[arch][param_of(k, design)] for k in COUNTERS}
         ffolio[arch] = fx[0] * mults[arch]["fixed_folio"]
         fpage[arch] = fx[1] * mults[arch]["fixed_4k"]
-        model = A @ theta
+        model = _matvec(A, theta)
         for m, y in zip(rows, model, strict=True):
             residuals.append({"arch": arch, "mode": m.mode, "measured_ns": m.ns,
                               "model_ns": float(y), "residual_ns": float(y - m.ns),
@@ -404,7 +456,7 @@ def estimate_ns(costs: Costs | Mapping[str, int], arch_name: str, nr_folios: int
     arch = _arch_key(arch_name)
     counts = _as_counts(costs)
     w = cal.weights[arch]
-    total = sum(w.get(k, 0.0) * v for k, v in counts.items())
+    total = math.fsum(w.get(k, 0.0) * v for k, v in counts.items())
     if nr_folios:
         total += nr_folios * cal.fixed_per_folio(arch, folio_bytes or WORKLOAD_FOLIO)
     return float(total)

@@ -13,10 +13,10 @@ folio_page"); the bug zoo keeps it as ``exclusivity-from-head``.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
 
-def page_anon_exclusive_batch(anon_exclusive: np.ndarray, first_page: int, start_idx: int,
+def page_anon_exclusive_batch(anon_exclusive: Sequence[bool], first_page: int, start_idx: int,
                               max_len: int, expected: bool) -> int:
     """Length of the run from ``first_page + start_idx`` whose flag equals ``expected``.
 
@@ -30,7 +30,7 @@ def page_anon_exclusive_batch(anon_exclusive: np.ndarray, first_page: int, start
     return max_len
 
 
-def exclusive_sub_batches(anon_exclusive: np.ndarray, first_page: int,
+def exclusive_sub_batches(anon_exclusive: Sequence[bool], first_page: int,
                           nr: int) -> list[tuple[int, int, bool]]:
     """The caller's loop (`commit_anon_folio_batch()` shape): [(start_idx, len, exclusive)]."""
     runs = []

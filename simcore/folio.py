@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 #: Largest order the model accepts (PMD_ORDER with 4K pages).
 MAX_ORDER = 9
 
@@ -35,15 +33,21 @@ class Folio:
     mapcount: int = 0
     refcount: int = 0
     partially_mapped: bool = False
-    anon_exclusive: np.ndarray = field(default=None)  # type: ignore[assignment]
-    page_mapcount: np.ndarray = field(default=None)  # type: ignore[assignment]
+    #: Per-page PG_anon_exclusive and per-page `_mapcount` (+1), one entry per page: plain
+    #: Python lists, so that the model runs on the standard library (also in a browser).
+    anon_exclusive: list[bool] = field(default=None)  # type: ignore[assignment]
+    page_mapcount: list[int] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         n = self.nr_pages
         if self.anon_exclusive is None:
-            self.anon_exclusive = np.zeros(n, dtype=bool)
+            self.anon_exclusive = [False] * n
+        else:
+            self.anon_exclusive = [bool(e) for e in self.anon_exclusive]
         if self.page_mapcount is None:
-            self.page_mapcount = np.zeros(n, dtype=np.int64)
+            self.page_mapcount = [0] * n
+        else:
+            self.page_mapcount = [int(c) for c in self.page_mapcount]
 
     @property
     def nr_pages(self) -> int:
@@ -78,8 +82,8 @@ class Folio:
 
     def copy(self) -> Folio:
         new = Folio(**{k: getattr(self, k) for k in self.__dataclass_fields__})
-        new.anon_exclusive = self.anon_exclusive.copy()
-        new.page_mapcount = self.page_mapcount.copy()
+        new.anon_exclusive = list(self.anon_exclusive)
+        new.page_mapcount = list(self.page_mapcount)
         return new
 
 

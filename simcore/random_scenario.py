@@ -2,7 +2,8 @@
 
 `random_scenario(seed)` writes a scenario dict in the format of `simcore.scenario` (DESIGN.md
 §3.5) that the schema accepts and `scenario.from_dict` builds. It draws from
-``numpy.random.default_rng(seed)`` only, so one seed is one scenario, everywhere.
+``random.Random(seed)`` only (the standard library's Mersenne Twister, the same stream in
+CPython and in Pyodide), so one seed is one scenario, everywhere.
 
 What it varies, each knob with the kernel situation it stands for:
 
@@ -29,9 +30,8 @@ frees folios mapped by one process, is not shared with a child.
 
 from __future__ import annotations
 
+import random
 from typing import Any
-
-import numpy as np
 
 from simcore.arch import ARCH_NAMES, get_arch
 from simcore.scenario import SCHEMA_ID
@@ -42,11 +42,16 @@ REGION = 0x7F0000000000
 _PRESENT, _NONE, _SWAP, _DEVEX = "present", "none", "swap", "device_exclusive"
 
 
-def _chance(rng: np.random.Generator, p: float) -> bool:
+def _choice(rng: random.Random, options, weights):
+    """One of ``options``, drawn with the given relative ``weights``."""
+    return rng.choices(list(options), weights=weights)[0]
+
+
+def _chance(rng: random.Random, p: float) -> bool:
     return bool(rng.random() < p)
 
 
-def _runs(rng: np.random.Generator, lo: int, hi: int, p_cut: float) -> list[tuple[int, int]]:
+def _runs(rng: random.Random, lo: int, hi: int, p_cut: float) -> list[tuple[int, int]]:
     """Cut [lo, hi) into consecutive runs (start, end), a cut after each page with p_cut."""
     out, start = [], lo
     for p in range(lo + 1, hi):
@@ -69,14 +74,14 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
         raise ValueError(f"max_order: must be 0..9, not {max_order}")
     if arch is not None and arch not in ARCH_NAMES:
         raise ValueError(f"arch: unknown name {arch!r} (choose one of {', '.join(ARCH_NAMES)})")
-    rng = np.random.default_rng(seed)
+    rng = random.Random(seed)
     notes: list[str] = []
 
     # -- architecture ------------------------------------------------------------------------
-    name = arch or str(rng.choice(ARCH_NAMES, p=[0.4, 0.45, 0.15]))
+    name = arch or _choice(rng, ARCH_NAMES, [0.4, 0.45, 0.15])
     arch_doc: dict[str, Any] = {"name": name}
     if name == "arm64":
-        arch_doc["page_size"] = int(rng.choice([4096, 16384, 65536], p=[0.6, 0.2, 0.2]))
+        arch_doc["page_size"] = _choice(rng, [4096, 16384, 65536], [0.6, 0.2, 0.2])
         arch_doc["bbml2"] = _chance(rng, 0.5)
     elif name == "sparc64":
         arch_doc["page_size"] = 8192
@@ -91,11 +96,10 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
 
     # -- folio ---------------------------------------------------------------------------------
     orders = [o for o in range(max_order + 1) if o != 1] or [0]
-    weights = np.array([0.3 if o == 0 else 1.0 for o in orders])
-    order = int(rng.choice(orders, p=weights / weights.sum()))
+    order = _choice(rng, orders, [0.3 if o == 0 else 1.0 for o in orders])
     nr = 1 << order
     swapbacked = _chance(rng, 0.75)
-    pfn = int(rng.integers(1, 1 << 12)) * max(nr, 16)
+    pfn = rng.randrange(1, 1 << 12) * max(nr, 16)
     folio: dict[str, Any] = {"order": order,
                              "pfn": hex(pfn) if _chance(rng, 0.5) else pfn,
                              "swapbacked": swapbacked,
@@ -103,39 +107,39 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
     if _chance(rng, 0.1):
         folio["pinned"] = True
     if _chance(rng, 0.1):
-        folio["extra_refs"] = int(rng.integers(1, 3))
+        folio["extra_refs"] = rng.randrange(1, 3)
     if swapbacked and _chance(rng, 0.3):
         folio["swapcache"] = True
     notes.append(f"order-{order} {'swap-backed' if swapbacked else 'lazyfree'} folio")
 
     # -- where it is mapped --------------------------------------------------------------------
-    region = REGION + int(rng.integers(0, 4)) * pmd
-    placement = str(rng.choice(["aligned", "offset", "straddle"], p=[0.5, 0.25, 0.25]))
+    region = REGION + rng.randrange(0, 4) * pmd
+    placement = _choice(rng, ["aligned", "offset", "straddle"], [0.5, 0.25, 0.25])
     if nr == 1 or nr * ps > pmd:
         placement = "aligned"
     if placement == "aligned":
-        base = region + int(rng.integers(1, 8)) * nr * ps
+        base = region + rng.randrange(1, 8) * nr * ps
     elif placement == "offset":
-        base = region + int(rng.integers(1, 8)) * nr * ps + int(rng.integers(1, nr)) * ps
+        base = region + rng.randrange(1, 8) * nr * ps + rng.randrange(1, nr) * ps
     else:                                          # pages [0, m) before the PMD boundary
-        base = region + pmd - int(rng.integers(1, nr)) * ps
+        base = region + pmd - rng.randrange(1, nr) * ps
     notes.append({"aligned": "aligned", "offset": "mapped at an unaligned address",
                   "straddle": "straddling a PMD boundary"}[placement])
 
-    lo = int(rng.integers(1, nr)) if nr > 1 and _chance(rng, 0.2) else 0
-    hi = int(rng.integers(lo + 1, nr)) if nr - lo > 1 and _chance(rng, 0.2) else nr
+    lo = rng.randrange(1, nr) if nr > 1 and _chance(rng, 0.2) else 0
+    hi = rng.randrange(lo + 1, nr) if nr - lo > 1 and _chance(rng, 0.2) else nr
     if lo:
         notes.append(f"VMA starts at page {lo}")
     if hi < nr:
         notes.append(f"VMA ends before page {hi}")
 
     def vmas_for(lo: int, hi: int) -> list[dict[str, Any]]:
-        before = int(rng.integers(0, 9)) if lo == 0 else 0
-        after = int(rng.integers(0, 9)) if hi == nr else 0
+        before = rng.randrange(0, 9) if lo == 0 else 0
+        after = rng.randrange(0, 9) if hi == nr else 0
         start, end = base + (lo - before) * ps, base + (hi + after) * ps
         cuts = [start, end]
         if hi - lo >= 2 and _chance(rng, 0.15):
-            m = int(rng.integers(lo + 1, hi))
+            m = rng.randrange(lo + 1, hi)
             cuts = [start, base + m * ps, end]
             notes.append(f"VMA split at page {m}")
         out = []
@@ -151,8 +155,8 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
     mms: list[dict[str, Any]] = [{"name": "task", "vmas": vmas_for(lo, hi)}]
     spans = {"task": (lo, hi)}
     if fork and swapbacked and _chance(rng, 0.35):
-        clo = int(rng.integers(lo, hi))
-        chi = int(rng.integers(clo + 1, hi + 1))
+        clo = rng.randrange(lo, hi)
+        chi = rng.randrange(clo + 1, hi + 1)
         mms.append({"name": "child", "vmas": vmas_for(clo, chi)})
         spans["child"] = (clo, chi)
         notes.append(f"forked child maps pages {clo}..{chi - 1}")
@@ -163,8 +167,8 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
     p_swap = 0.07 if swapbacked else 0.0
     for m, (s, e) in spans.items():
         for rs, re_ in _runs(rng, s, e, 0.2):
-            k = str(rng.choice([_PRESENT, _NONE, _SWAP, _DEVEX],
-                               p=[0.86 - p_swap, 0.1, p_swap, 0.04]))
+            k = _choice(rng, [_PRESENT, _NONE, _SWAP, _DEVEX],
+                        [0.86 - p_swap, 0.1, p_swap, 0.04])
             bits = {"write": _chance(rng, 0.7),
                     "dirty": _chance(rng, 0.5 if swapbacked else 0.1),
                     "young": _chance(rng, 0.6), "soft_dirty": _chance(rng, 0.1),
@@ -242,9 +246,9 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
     # -- faults ----------------------------------------------------------------------------------
     if faults and _chance(rng, 0.4):
         doc["faults"] = []
-        for _ in range(int(rng.integers(1, 3))):
-            op = str(rng.choice(["dup_swap", "pin", "arch_unmap_one"], p=[0.5, 0.3, 0.2]))
-            f: dict[str, Any] = {"op": op, "page": int(rng.integers(0, nr))}
+        for _ in range(rng.randrange(1, 3)):
+            op = _choice(rng, ["dup_swap", "pin", "arch_unmap_one"], [0.5, 0.3, 0.2])
+            f: dict[str, Any] = {"op": op, "page": rng.randrange(0, nr)}
             if _chance(rng, 0.5):
                 f["error"] = "EBUSY" if op == "pin" else "ENOMEM"
             doc["faults"].append(f)

@@ -29,9 +29,11 @@ def folio_try_share_anon_rmap_ptes(folio: Folio, idx: int, nr: int, costs: Costs
     if folio_maybe_dma_pinned(folio):
         return EBUSY
     if nr == 1:
-        folio.anon_exclusive[idx] = False    # (scalar store: same effect, cheaper in numpy)
+        folio.anon_exclusive[idx] = False
     else:
-        folio.anon_exclusive[idx: idx + nr] = False
+        excl = folio.anon_exclusive
+        for i in range(idx, min(idx + nr, len(excl))):   # a slice: never past the folio's end
+            excl[i] = False
     costs.barriers += 1                      # smp_mb__after_atomic(): pairs with gup_must_unshare()
     return 0
 
@@ -46,12 +48,14 @@ def folio_remove_rmap_ptes(folio: Folio, idx: int, nr: int, costs: Costs) -> Non
     costs.rmap_calls += 1
     costs.atomic_mapcount += 1 + nr          # _large_mapcount once, per-page _mapcount nr times
     if nr == 1:
-        folio.page_mapcount[idx] -= 1        # (scalar update: same effect, cheaper in numpy)
+        folio.page_mapcount[idx] -= 1
     else:
-        folio.page_mapcount[idx: idx + nr] -= 1
+        pmc = folio.page_mapcount
+        for i in range(idx, min(idx + nr, len(pmc))):   # a slice: the bug zoo's stale
+            pmc[i] -= 1                                  # nr_pages can ask past the end
     folio.mapcount -= nr
     if (not folio.partially_mapped and folio.anon and folio.large and 0 < folio.mapcount
-            and not folio.page_mapcount.all()):
+            and not all(folio.page_mapcount)):
         folio.partially_mapped = True
 
 

@@ -13,8 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from simcore.arch import ArchError, get_arch
 from simcore.folio import MAX_ORDER, Folio
 from simcore.pte import mk_device_exclusive, mk_present, mk_swap
@@ -84,7 +82,7 @@ def from_dict(doc: dict[str, Any]) -> System:
     if len(excl) != nr or set(excl) - {"E", "N"}:
         raise ScenarioError(f"folio.exclusive: needs {nr} letters E or N (one per page), "
                             f"got {excl!r}")
-    folio.anon_exclusive = np.array([c == "E" for c in excl], dtype=bool)
+    folio.anon_exclusive = [c == "E" for c in excl]
     if not folio.swapbacked and f.get("swapcache", False):
         raise ScenarioError("folio.swapcache: a lazyfree (not swap-backed) folio is never in "
                             "the swap cache")

@@ -11,8 +11,6 @@ continuation), injected by a scenario fault; a batched dup is all-or-nothing (IN
 
 from __future__ import annotations
 
-import numpy as np
-
 from simcore.folio import Folio
 
 ENOMEM = -12
@@ -23,14 +21,12 @@ class SwapDevice:
 
     def __init__(self, swp_type: int = 0, nr_slots: int = 0) -> None:
         self.swp_type = swp_type
-        self.counts = np.zeros(nr_slots, dtype=np.int64)
+        self.counts: list[int] = [0] * nr_slots
         self.next_free = 0
 
     def ensure(self, nr_slots: int) -> None:
         if nr_slots > len(self.counts):
-            grown = np.zeros(max(nr_slots, 2 * len(self.counts)), dtype=np.int64)
-            grown[: len(self.counts)] = self.counts
-            self.counts = grown
+            self.counts.extend([0] * (max(nr_slots, 2 * len(self.counts)) - len(self.counts)))
 
     def copy(self) -> SwapDevice:
         new = SwapDevice(self.swp_type)
@@ -59,9 +55,11 @@ def folio_dup_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int,
         return ENOMEM
     base = folio.swap_offset + idx
     if nr == 1:
-        swap.counts[base] += 1               # (scalar update: same effect, cheaper in numpy)
+        swap.counts[base] += 1
     else:
-        swap.counts[base: base + nr] += 1
+        counts = swap.counts
+        for s in range(base, min(base + nr, len(counts))):
+            counts[s] += 1
     return 0
 
 
@@ -71,4 +69,6 @@ def folio_put_swap(folio: Folio, swap: SwapDevice, idx: int, nr: int) -> None:
     if nr == 1:
         swap.counts[base] -= 1
     else:
-        swap.counts[base: base + nr] -= 1
+        counts = swap.counts
+        for s in range(base, min(base + nr, len(counts))):
+            counts[s] -= 1

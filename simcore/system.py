@@ -95,12 +95,12 @@ class System:
         folio = self.folio
         if folio.anon and folio.swapbacked and not folio.swapcache:
             folio_alloc_swap(folio, self.swap)
-        folio.page_mapcount[:] = 0
+        folio.page_mapcount = [0] * folio.nr_pages
         folio.mapcount = 0
         for mm in self.mms.values():
             mm.counters[MM_ANONPAGES] = 0
             mm.counters[MM_SWAPENTS] = 0
-        self.swap.counts[:] = 0
+        self.swap.counts = [0] * len(self.swap.counts)
         for mm in self.mms.values():
             for _addr, pte in mm.pt.items():
                 if pte.kind in ("present", "device_exclusive"):
@@ -116,7 +116,7 @@ class System:
             mm.hiwater_rss = mm.counters[MM_ANONPAGES]
         folio.refcount = folio.expected_refcount() if refcount is None else refcount
         self.initial_ptes = {(mm.name, addr): mm.pt.get(addr) for mm, addr, _ in self.slots()}
-        self.initial_exclusive = folio.anon_exclusive.copy()
+        self.initial_exclusive = list(folio.anon_exclusive)
         self.initial = self.final_state()
 
     # -- views ------------------------------------------------------------------------------

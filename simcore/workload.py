@@ -30,8 +30,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from simcore.arch import Arch, get_arch
 from simcore.check import Violation, check
 from simcore.costs import Costs
@@ -165,8 +163,8 @@ def instantiate(w: Workload) -> WorkloadState:
     folios = []
     for i in range(nf):
         f = Folio(order=w.order, first_pfn=w.first_pfn + i * nr,
-                  anon_exclusive=np.ones(nr, dtype=bool),
-                  page_mapcount=np.ones(nr, dtype=np.int64))
+                  anon_exclusive=[True] * nr,
+                  page_mapcount=[1] * nr)
         f.mapcount = nr
         folio_alloc_swap(f, swap)          # shrink_folio_list(): slots + swap cache ...
         f.dirty = True                     # ... then folio_mark_dirty()
@@ -224,7 +222,7 @@ def _record_before(state: WorkloadState, folio: Folio, addr: int) -> dict[str, A
     return {"addr": addr,
             "ptes": {(mm.name, a): mm.pt.get(a)
                      for a in range(addr, addr + folio.nr_pages * ps, ps)},
-            "exclusive": folio.anon_exclusive.copy(),
+            "exclusive": list(folio.anon_exclusive),
             "folio": {"mapcount": folio.mapcount, "refcount": folio.refcount,
                       "dirty": folio.dirty, "swapbacked": folio.swapbacked,
                       "pincount": folio.pincount, "exclusive": folio.exclusive_string(),
@@ -276,14 +274,15 @@ def final_consistency(state: WorkloadState) -> list[str]:
     if swap_ptes != w.nr_ptes:
         problems.append(f"{swap_ptes} swap PTEs, expected {w.nr_ptes} ({present} present)")
     counts = state.swap.counts[: w.nr_ptes]
-    if not (counts == 1).all():
-        problems.append(f"{int((counts != 1).sum())} swap slots without exactly one count")
+    wrong = sum(1 for c in counts if c != 1)
+    if wrong:
+        problems.append(f"{wrong} swap slots without exactly one count")
     if state.mm.counters[MM_ANONPAGES] != present or state.mm.counters[MM_SWAPENTS] != swap_ptes:
         problems.append(f"rss counters {state.mm.counters} vs {present} present, "
                         f"{swap_ptes} swap PTEs")
     nr = w.folio_pages
     for i, f in enumerate(state.folios):
-        if f.mapcount or f.refcount != 1 + nr or f.anon_exclusive.any() or not f.dirty:
+        if f.mapcount or f.refcount != 1 + nr or any(f.anon_exclusive) or not f.dirty:
             problems.append(f"folio {i}: mapcount {f.mapcount}, refcount {f.refcount}, "
                             f"exclusive {f.exclusive_string()}, dirty {f.dirty}")
             break

@@ -50,8 +50,20 @@ def test_nnls_satisfies_kkt(seed):
     m, n = rng.integers(2, 9), rng.integers(1, 7)
     A = rng.normal(size=(m, n))
     b = rng.normal(size=m)
-    x = cm.nnls(A, b)
+    x = np.asarray(cm.nnls(A.tolist(), b.tolist()))
     assert _kkt_ok(A, b, x)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lstsq_equals_numpy(seed):
+    # the plain-Python solver (simcore runs without numpy) against numpy's, on tall systems
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 10))
+    m = n + int(rng.integers(0, 5))
+    A = rng.normal(size=(m, n))
+    b = rng.normal(size=m)
+    expect = np.linalg.lstsq(A, b, rcond=None)[0]
+    assert np.allclose(cm.lstsq(A.tolist(), b.tolist()), expect, rtol=1e-9, atol=1e-12)
 
 
 def test_nnls_matches_least_squares_when_the_solution_is_positive():

@@ -166,8 +166,8 @@ def state_of(sys) -> dict:
                          sorted(mm.tag_store.items()), len(mm.pt.oob)]
                for mm in sys.mms.values()},
         "folio": [f.mapcount, f.refcount, f.dirty, f.swapbacked, f.pincount, f.mlocked,
-                  f.partially_mapped, f.anon_exclusive.tolist(), f.page_mapcount.tolist()],
-        "swap": sys.swap.counts.tolist(),
+                  f.partially_mapped, list(f.anon_exclusive), list(f.page_mapcount)],
+        "swap": list(sys.swap.counts),
         "ubc": [sys.ubc.flush_required, sys.ubc.writable, sys.ubc.pending, sys.ubc.flushed],
         "faults": sys.faults.fired,
     }
@@ -222,9 +222,9 @@ def run_workload(arch: str, mode: str) -> dict:
     res = workload.unmap_all(st, mode)
     s = {"ptes": [[a, list(p)] for a, p in st.mm.pt.items()],
          "counters": dict(st.mm.counters),
-         "folios": [[f.mapcount, f.refcount, f.dirty, f.anon_exclusive.tolist()]
+         "folios": [[f.mapcount, f.refcount, f.dirty, list(f.anon_exclusive)]
                     for f in st.folios],
-         "swap": st.swap.counts.tolist()}
+         "swap": list(st.swap.counts)}
     return {"ok": res, "costs": {k: v for k, v in st.costs.as_dict().items() if v},
             "state": _digest(s)}
 

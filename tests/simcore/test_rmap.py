@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from simcore.costs import Costs
 from simcore.folio import Folio
 from simcore.rmap import (
@@ -19,8 +17,8 @@ from simcore.rmap import (
 def _folio(order=4, pinned=False):
     f = Folio(order=order, first_pfn=4096, pincount=int(pinned))
     n = f.nr_pages
-    f.anon_exclusive[:] = True
-    f.page_mapcount[:] = 1
+    f.anon_exclusive = [True] * n
+    f.page_mapcount = [1] * n
     f.mapcount = n
     f.refcount = f.expected_refcount()
     return f
@@ -94,5 +92,5 @@ def test_put_refs_and_finish():
     c = Costs()
     finish_folio_unmap(g, 8, 8, c)            # finish_folio_unmap = rmap -8 and refs -8
     assert g.mapcount == 8 and g.refcount == 9
-    assert np.array_equal(g.page_mapcount, [1] * 8 + [0] * 8)
+    assert g.page_mapcount == [1] * 8 + [0] * 8
     assert c.rmap_calls == 1 and c.put_refs_calls == 1

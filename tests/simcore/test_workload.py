@@ -228,7 +228,7 @@ def test_modes_end_in_the_same_state():
         assert workload.unmap_all(st, mode)
         states.append((list(st.mm.pt.items()), dict(st.mm.counters),
                        [(f.mapcount, f.refcount, f.exclusive_string()) for f in st.folios],
-                       st.swap.counts.tolist()))
+                       list(st.swap.counts)))
     assert states[0] == states[1] == states[2]
 
 
