@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in (args.size, small):
             build(s, FOLIO, "arm64")
     except (UsageError, WorkloadError) as exc:
-        msg = str(exc) if not isinstance(exc, WorkloadError) else f"--size: {exc}"
+        msg = str(exc) if not isinstance(exc, WorkloadError) else f"--size: {exc.problem}"
         print(f"python -m simcore.bench: error: {msg}", file=sys.stderr)
         return 2
     if args.one:

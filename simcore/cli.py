@@ -255,10 +255,8 @@ def cmd_workload(args, out) -> int:
         field, _, problem = str(e).partition(": ")
         flag = {"arch": "--arch", "arch.page_size": "--page-size", "arch.bbml2": "--bbml2"}
         raise UsageError(f"{flag.get(field, field)}: {problem}") from None
-    except ValueError as e:       # workload.WorkloadError: "size: ..." / "folio: ..."
-        field, _, problem = str(e).partition(": ")
-        raise UsageError(f"--{field}: {problem}" if field in ("size", "folio")
-                         else str(e)) from None
+    except workload.WorkloadError as e:
+        raise UsageError(f"--{e.field}: {e.problem}") from None
     modes = list(dict.fromkeys(args.mode)) if args.mode else list(MODES)
     results = {m: workload.run(w, m) for m in modes}
     if args.json:
