@@ -39,7 +39,7 @@ from typing import Any
 from simcore.arch import ARCH_NAMES, ArchError, get_arch
 from simcore.batch import MODES
 from simcore.bugs import BUGS, BugError, check_bug_names
-from simcore.safeio import SafeWriter, escape, interrupted
+from simcore.safeio import SafeWriter, interrupted, one_line
 from simcore.scenario import ScenarioError, from_dict, read
 
 PROG = "simcore"
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         # what a scenario names (a title, an mm) is printed, so printing is escaped
         return COMMANDS[args.command](args, SafeWriter(out))
     except (UsageError, ScenarioError) as e:
-        err.write(f"{PROG}: {escape(str(e), one_line=True) or 'bad input'}\n")
+        err.write(f"{PROG}: {one_line(str(e)) or 'bad input'}\n")
         return 2
     except SystemExit as e:        # --help, --version
         return int(e.code or 0) if not isinstance(e.code, str) else 2

@@ -12,7 +12,7 @@ names and prints what it found must follow (issue 9, "hostile input"):
   no escape sequence reaches the terminal), bidirectional overrides, line separators and lone
   surrogates become visible ``\\x1b`` / ``\\u202e`` / ``\\ud800`` escapes; `SafeWriter` applies
   it to everything written to a stream and never fails on a character the stream's encoding
-  lacks;
+  lacks; `one_line()` is an error message as one escaped, bounded line;
 - `interrupted()` is the one line and exit status 130 of a command stopped by Ctrl-C.
 
 Every problem is an `InputError` (a ValueError) whose message is one line ``<source>: <problem>``.
@@ -163,6 +163,13 @@ def escape(text: str, one_line: bool = False) -> str:
     built from a hostile name is still exactly one line.
     """
     return (_UNSAFE_IN_LINE if one_line else _UNSAFE).sub(_visible, text)
+
+
+def one_line(message: str, limit: int = 300) -> str:
+    """An error message as one escaped line of at most ``limit`` characters (a message may
+    quote what the user gave, and that may be a 5,000-digit number or a page of text)."""
+    line = escape(message, one_line=True)
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 class SafeWriter:

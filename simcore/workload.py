@@ -128,7 +128,9 @@ class Workload:
         return bool(c) and self.folio_pages >= c
 
     def describe(self) -> str:
-        return (f"{self.size_bytes >> 20} MiB of {self.folio_bytes >> 10} KiB folios on "
+        size = (f"{self.size_bytes >> 20} MiB" if self.size_bytes >= 1 << 20
+                else f"{self.size_bytes >> 10} KiB")
+        return (f"{size} of {self.folio_bytes >> 10} KiB folios on "
                 f"{self.arch.describe()}: {self.nr_folios} folios, {self.nr_ptes} PTEs")
 
 
