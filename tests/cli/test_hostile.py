@@ -78,8 +78,8 @@ def test_every_schema_number_is_a_bounded_integer():
             assert "maximum" in node or "enum" in node, f"{path}: an integer needs a maximum"
         if node.get("type") == "array":
             assert "maxItems" in node, f"{path}: an array needs maxItems"
-        if node.get("type") == "string" and "pattern" not in node and "enum" not in node:
-            assert "maxLength" in node, f"{path}: a free string needs maxLength"
+        if node.get("type") == "string" and "enum" not in node and "const" not in node:
+            assert "maxLength" in node, f"{path}: a string needs maxLength"
     assert integers >= 6
 
 
