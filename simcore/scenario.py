@@ -9,6 +9,7 @@ whose message is one line naming the field (``ptes[1].page: …``).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ MAX_DEPTH = 16
 #: mode walks them all; a traced run's states list them all): at most 32 processes sharing a
 #: fully mapped order-9 (2 MiB of 4K pages) folio. ``compare`` of such a scenario takes ~2 s.
 MAX_SLOTS = 32 * 512
+#: Schema errors looked at before choosing the one to report.
+MAX_ERRORS = 100
 
 
 class ScenarioError(ValueError):
@@ -306,13 +309,14 @@ def _not_applicable(path: list, doc: Any) -> str:
 def validate(doc: Any) -> None:
     """Check ``doc`` against the shipped JSON Schema; raise ScenarioError naming the field.
 
-    Of all schema errors the shallowest is reported, as one line such as
+    Of the schema errors (the first `MAX_ERRORS`: a file can hold tens of thousands, each
+    costly to make) the shallowest is reported, as one line such as
     ``ptes[1].nr: -3 is less than the minimum of 1`` or
     ``folio.exclusive: 'EEX' does not match '^[EN]+$'``.
     """
     validator = _schema_validator()
-    errors = sorted(validator.iter_errors(doc),
-                    key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
+    first = itertools.islice(validator.iter_errors(doc), MAX_ERRORS)
+    errors = sorted(first, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
     if errors:
         raise ScenarioError(_explain(errors[0], doc))
 

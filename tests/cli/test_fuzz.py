@@ -31,7 +31,7 @@ from simcore.cli import main
 
 EXAMPLE_DOCS = {p.stem: json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json"))}
 _N = int(os.environ.get("SIMCORE_FUZZ", "0"))
-FUZZ = settings(max_examples=_N or 60, derandomize=not _N, database=None, deadline=None,
+FUZZ = settings(max_examples=_N or 150, derandomize=not _N, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 #: what may act on a terminal: C0 but tab and newline, DEL, C1, lone surrogates
