@@ -1,7 +1,8 @@
 """Fuzzing the command line with hostile scenario files (issue 9), bounded to a few seconds.
 
-Three sources of files — mutations of the example scenarios (fields replaced by hostile values,
-deleted, added, arrays grown), random JSON, and damaged bytes of an example — go through the
+Four sources of files — mutations of the example scenarios (fields replaced by hostile values,
+deleted, added, arrays grown), examples with one field's type confused (4 → 4.0, "4", true),
+random JSON, and damaged bytes of an example — go through the
 real entry point, `simcore.cli.main`, in-process, with random commands and flags. Every outcome
 must be either a valid result (exit 0 or 1, nothing on stderr, JSON that parses or text with no
 control character) or bad input (exit 2, nothing on stdout, exactly one line on stderr). Any
@@ -85,7 +86,7 @@ def _like(value):
         plausible = st.booleans()
     elif isinstance(value, int):
         plausible = st.one_of(st.integers(value - 20, value + 20), st.integers(0, 520),
-                              st.just(float(value)))
+                              st.just(float(value)), st.just(float(value) + 0.5))
     elif isinstance(value, str):
         plausible = st.sampled_from(_DOMAIN_STRINGS) | _text
     else:
@@ -108,7 +109,15 @@ def mutated_examples(draw) -> dict:
     for _ in range(draw(st.integers(0, 3))):
         places = list(_containers(doc))
         _path, box = draw(st.sampled_from(places))
-        action = draw(st.sampled_from(["set", "set", "set", "delete", "add", "grow"]))
+        action = draw(st.sampled_from(["leaf", "leaf", "leaf", "set", "delete", "add", "grow"]))
+        if action == "leaf":              # a field's value, the commonest mistake
+            leaves = [(b, k) for _p, b in places
+                      for k in (b if isinstance(b, dict) else range(len(b)))
+                      if not isinstance(b[k], dict | list)]
+            if leaves:
+                box, key = draw(st.sampled_from(leaves))
+                box[key] = draw(_like(box[key]))
+            continue
         if isinstance(box, dict):
             keys = sorted(box)
             if action == "delete" and keys:
@@ -132,6 +141,32 @@ def mutated_examples(draw) -> dict:
     return doc
 
 
+def _confused(value):
+    """The same value in a type the schema must not accept for it (4 → 4.0, "4", True)."""
+    if isinstance(value, bool):
+        return st.sampled_from([int(value), float(value), str(value).lower(), None])
+    if isinstance(value, int):
+        return st.sampled_from([float(value), str(value), bool(value), [value], value + 0.5,
+                                -value - 1, float("nan")])
+    if isinstance(value, str):
+        return st.sampled_from([None, 0, [value], {value: value}, value + "\x1b[2J",
+                                value * 600])
+    return st.sampled_from([0, "", None])
+
+
+@st.composite
+def type_confused_examples(draw) -> dict:
+    """An example with exactly one field's value changed to another type (or sign, or size):
+    everything else stays valid, so the value reaches whatever uses it."""
+    doc = json.loads(json.dumps(EXAMPLE_DOCS[draw(st.sampled_from(sorted(EXAMPLE_DOCS)))]))
+    leaves = [(b, k) for _p, b in _containers(doc)
+              for k in (b if isinstance(b, dict) else range(len(b)))
+              if not isinstance(b[k], dict | list)]
+    box, key = draw(st.sampled_from(leaves))
+    box[key] = draw(_confused(box[key]))
+    return doc
+
+
 random_json = st.recursive(
     _scalars, lambda c: st.lists(c, max_size=5) | st.dictionaries(
         _text | st.sampled_from(["schema", "folio", "mms", "ptes", "faults", "arch", "name",
@@ -147,9 +182,10 @@ def damaged_bytes(draw) -> bytes:
         if draw(st.booleans()) and at < len(data):
             del data[at:at + draw(st.integers(1, 20))]
         else:
-            data[at:at] = draw(st.binary(min_size=1, max_size=8)
-                               | st.sampled_from([b"[", b"{", b"\xff", b"\xed\xa0\x80", b"1e999",
-                                                  b"\x1b[2J", b",", b"\"", b"99" * 30]))
+            data[at:at] = draw(st.sampled_from([b"[" * 3000, b"{\"a\":" * 1500, b"[", b"{",
+                                                b"\xff", b"\xed\xa0\x80", b"1e999", b"\x1b[2J",
+                                                b",", b"\"", b"99" * 30])
+                               | st.binary(min_size=1, max_size=8))
     return bytes(data)
 
 
@@ -196,9 +232,16 @@ def _check_outcome(argv: list[str]) -> None:
             assert not RAW_CONTROL.search(out), out[:300]
 
 
-@FUZZ
+@settings(FUZZ, max_examples=_N or 100)       # (the slowest source: most of its files run)
 @given(doc=mutated_examples(), data=st.data())
 def test_fuzz_mutated_examples(scenario_path, doc, data):
+    scenario_path.write_text(json.dumps(doc))
+    _check_outcome(data.draw(argv_for(scenario_path)))
+
+
+@FUZZ
+@given(doc=type_confused_examples(), data=st.data())
+def test_fuzz_type_confused_fields(scenario_path, doc, data):
     scenario_path.write_text(json.dumps(doc))
     _check_outcome(data.draw(argv_for(scenario_path)))
 
