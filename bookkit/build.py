@@ -19,6 +19,10 @@ What it adds to a bare ``jupyter-book build .``:
 * **Editions.** ``BOOK_EDITION`` is set for the Sphinx extensions and for the kernels that
   execute the notebooks; the ``student`` edition strips solutions (``book/_ext/edition_filter.py``)
   and does not copy page sources. Switching the edition of an output directory wipes its HTML.
+* **Live runtime.** After Sphinx, `bookkit.liveruntime.install` copies Pyodide (npm), pinned
+  pure-Python wheels (PyPI) and a zip of simcore into ``html/_static/live`` for the scenario
+  editors; where npm or the network is missing it says so in one line and the site is built
+  without it.
 * **Imports.** The repository top is put on ``PYTHONPATH`` so that notebooks can
   ``import bookkit`` and ``import simcore`` from a checkout.
 
@@ -43,7 +47,9 @@ PROG = "python -m bookkit.build"
 STATUS_FILE = ".bookkit-build-status"
 #: The code the notebooks execute. jupyter-cache keys a notebook by its own text only, so a
 #: change here must not reuse old outputs: the cache lives under a fingerprint of these files.
-CODE_DIRS = ("simcore", "bookkit")
+#: what the chapters import or read; _build/kernlab holds the live-kernel lab's records
+#: (`make kernlab-record`), which the kernel-lab and performance chapters show
+CODE_DIRS = ("simcore", "bookkit", "kernlab", "_build/kernlab")
 
 
 def code_fingerprint(repo: Path | None = None) -> str:
@@ -270,6 +276,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     status_path.write_text(f"{edition} ok {fingerprint}\n")
+    from bookkit.liveruntime import install
+
+    live_ok, live_line = install(out / "html")
+    print(live_line)
+    if not live_ok and os.environ.get("BOOKKIT_LIVE") == "require":
+        print(f"{PROG}: FAILED ({edition} edition): BOOKKIT_LIVE=require but {live_line}",
+              file=sys.stderr)
+        return 1
     print(f"{PROG}: OK: {edition} edition in {out / 'html'} ({elapsed:.1f} s)")
     return 0
 

@@ -1,9 +1,10 @@
 """Exercises on the page: the question, an answer box, a check, and a hidden solution.
 
-`exercise(chapter, i)` wraps the i-th built-in instance of `simcore.exercises.builtin(chapter)`.
+`exercise(chapter, i)` wraps the i-th built-in instance of `classroom.exercises.builtin(chapter)`;
+`my_exercise(topic, difficulty)` the student's own instance (`classroom.identity`).
 Displayed, it shows the question and the scenario; on the website its answer box is checked in
 the browser (the page holds only salted hashes of the accepted answers and sealed hints, from
-`simcore.exercises.client_check_data`, checked by the same normalisation in JavaScript); in
+`classroom.exercises.client_check_data`, checked by the same normalisation in JavaScript); in
 Jupyter, ``ex.check("...")`` grades with the Python checker. ``ex.solution()`` is the worked
 answer; chapters show it in a separate cell tagged ``solution``, which the student edition
 drops.
@@ -16,8 +17,8 @@ import json
 
 from IPython.display import HTML
 
-from simcore import exercises
-from simcore.exercises import NORMALIZE_JS, client_check_data
+from classroom import exercises
+from classroom.exercises import NORMALIZE_JS, client_check_data
 
 #: Wires every .ttu-exercise on the page once (event delegation); loaded inline with the first
 #: exercise so the page needs no extra file.
@@ -75,17 +76,19 @@ class Exercise:
         title = html.escape(i.title or i.topic)
         return (
             f"<style>{_STYLE}</style>"
-            f"<div class='ttu-exercise' id='{self.dom_id}' data-topic='{i.topic}'>"
+            f"<div class='ttu-exercise' id='{self.dom_id}' data-topic='{i.topic}' "
+            f"data-seed='{i.seed}' data-difficulty='{i.difficulty}'>"
             f"<p><b>Exercise{(' ' + html.escape(self.number)) if self.number else ''}: "
             f"{title}</b></p>"
-            f"<p style='white-space:pre-line'>{html.escape(i.question)}</p>"
-            + (f"<pre>{html.escape(i.strip)}</pre>" if i.strip else "")
+            f"<p class='ttu-ex-question' style='white-space:pre-line'>"
+            f"{html.escape(i.question)}</p>"
+            + (f"<pre class='ttu-ex-strip'>{html.escape(i.strip)}</pre>" if i.strip else "")
             + f"<label for='{self.dom_id}-in'>{label}</label><br>"
             f"<input id='{self.dom_id}-in' type='text' autocomplete='off' spellcheck='false'> "
             f"<button type='button' class='ttu-ex-check'>Check</button>"
             f"<p class='ttu-ex-feedback' role='status' aria-live='polite'></p>"
             f"<p class='ttu-ex-note'><small>In Jupyter: <code>ex.check(\"your answer\")</code>. "
-            f"Reproduce: <code>{html.escape(i.command)}</code></small></p>"
+            f"Reproduce: <code class='ttu-ex-command'>{html.escape(i.command)}</code></small></p>"
             f"<script type='application/json' class='ttu-ex-data'>{data}</script>"
             f"<script>if(!window.__ttuExercises){{window.__ttuExercises=1;{_WIRING}}}</script>"
             "</div>")
@@ -100,9 +103,17 @@ class Exercise:
 
 
 def exercise(chapter: str, index: int) -> Exercise:
-    """The ``index``-th built-in exercise of ``chapter`` (see simcore.exercises.CHAPTERS)."""
+    """The ``index``-th built-in exercise of ``chapter`` (see classroom.exercises.CHAPTERS)."""
     inst = exercises.builtin(chapter)[index]
     return Exercise(inst, number=str(index + 1))
+
+
+def my_exercise(topic: str, difficulty: int = 1, secret: str | None = None) -> Exercise:
+    """This student's own instance of ``topic``: the seed comes from their identity and the
+    course secret (`classroom.identity.student_id`, ``CLASSROOM_SECRET``)."""
+    from classroom.identity import my_exercise as mine
+
+    return Exercise(mine(topic, difficulty, secret))
 
 
 def topics_table() -> str:

@@ -236,10 +236,12 @@ def player_html(data: Mapping[str, Any]) -> str:
     validate(data)
     dom = _dom_id(data["id"])
     first = data["presets"][0]["key"]
+    live = ' data-live="true"' if data.get("live") else ""
     return (
         f'<div class="ttu-player" id="{html.escape(dom)}" '
         f'data-player-id="{html.escape(data["id"])}" '
-        f'data-frame-index="0" data-preset="{html.escape(first)}">'
+        f'data-frame-index="0" data-preset="{html.escape(first)}"'
+        f'{live}>'
         f'<script type="application/json" class="ttu-player-data">{_json_for_script(data)}'
         "</script>"
         f'<div class="ttu-static">{_static_summary(data)}</div>'

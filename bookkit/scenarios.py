@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from simcore.scenario import ScenarioError
+from simcore.swap import refs_at_limit
 
 BASE = 0x7F0000000000          # 1 TiB aligned: aligned to every PMD and CONT span
 PFN = 1 << 20                  # aligned to every folio order the book uses
@@ -79,7 +80,9 @@ def folio_scenario(order: int = 4, arch: str = "x86_64", page_size: int | None =
                 run.update(write=writable, dirty=dirty, young=True)
             ptes.append(run)
     ptes = _merge_runs(ptes, ps)
-    return {
+    # folio_dup_swap() fails only on a slot at SWAP_MAP_MAX: other processes hold the rest
+    refs = refs_at_limit(nr, faults) if swapbacked else None
+    doc = {
         "schema": "simcore.scenario/1",
         "name": name,
         "arch": {"name": arch, "page_size": ps, **({"bbml2": True} if bbml2 else {})},
@@ -89,6 +92,9 @@ def folio_scenario(order: int = 4, arch: str = "x86_64", page_size: int | None =
         "ptes": ptes,
         "faults": list(faults or []),
     }
+    if refs:
+        doc["folio"]["swap_refs_elsewhere"] = refs
+    return doc
 
 
 def _merge_runs(ptes: list[dict[str, Any]], ps: int) -> list[dict[str, Any]]:

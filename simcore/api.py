@@ -23,6 +23,9 @@ class Result:
     system: System
     trace: Trace | None
     violations: list[Violation]
+    #: why the scenario's caller would not have called try_to_unmap() on this folio
+    #: (`simcore.reach`), or None
+    not_reached: str | None = None
 
     @property
     def costs(self) -> Costs:
@@ -30,13 +33,18 @@ class Result:
 
 
 def run(system: System, mode: str = "patched", bugs=(), trace: bool = False,
-        snapshots: bool | str = True) -> Result:
+        snapshots: bool | str = True, swap_dup: str = "sub-batch") -> Result:
     """Unmap a copy of ``system``'s folio in ``mode`` (optionally a bug-zoo variant).
 
     With ``trace`` the result carries the events. ``snapshots`` says what each event carries:
     True the full state (`System.snapshot`, what the players redraw), ``"costs"`` only the
     cost counters after the step, False nothing (cheapest, for widgets that need the events).
+    ``swap_dup`` is how the patched mode raises swap counts: per exclusivity sub-batch
+    ("sub-batch", the default) or once per batch ("batch"); v4 12/12 is INFERRED either way.
     """
+    from simcore.reach import why_not_reached
+
+    not_reached = why_not_reached(system)
     sys = system.copy()
     if snapshots == "costs":
         def snap():
@@ -46,9 +54,9 @@ def run(system: System, mode: str = "patched", bugs=(), trace: bool = False,
     tr = Trace(snap) if trace else None
     if tr is not None:
         tr.emit("start", "try_to_unmap", "before the unmap")
-    ok = try_to_unmap(sys, mode, bugs, tr)
+    ok = try_to_unmap(sys, mode, bugs, tr, swap_dup=swap_dup)
     names = (bugs,) if isinstance(bugs, str) and bugs else tuple(bugs or ())
-    return Result(ok, mode, names, sys, tr, check(sys, ok))
+    return Result(ok, mode, names, sys, tr, check(sys, ok), not_reached)
 
 
 def run_modes(system: System, modes=("per-pte", "baseline", "patched"), trace: bool = False):

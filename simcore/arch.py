@@ -9,8 +9,21 @@ Models the per-architecture facts that `try_to_unmap_one()` (mm/rmap.c) depends 
   TLB invalidation (arch/arm64/mm/contpte.c);
 * sparc64's `arch_unmap_one()` (arch/sparc/include/asm/pgtable_64.h), the only
   non-stub definition, which saves ADI tags per page;
-* the TLB-deferral policy behind `should_defer_flush()` (mm/rmap.c). The real policy depends
-  on the CPUs in the mm's cpumask; here it is one boolean per profile, overridable per run.
+* the TLB policy behind `should_defer_flush()` (mm/rmap.c), which reclaim always asks
+  (`shrink_folio_list()` passes TTU_BATCH_FLUSH). Checked in the sources:
+
+  - arm64 (`arch/arm64/include/asm/tlbflush.h`, `arch_tlbbatch_should_defer()`): always
+    defers — the CPU-count threshold existed only in the 2022 proposals, and since
+    "arm64: tlb: Optimize ARM64_WORKAROUND_REPEAT_TLBI" even with that erratum;
+  - x86 (`arch/x86/include/asm/tlbflush.h`, `arch_tlbbatch_should_defer()`): defers only when
+    `cpumask_any_but(mm_cpumask(mm), get_cpu())` finds another CPU, i.e. when the mm has run
+    on a CPU other than the reclaiming one. A one-CPU process that pages itself out gets an
+    immediate `flush_tlb_range()` per unmap step (measured on 6.18, live-kernel-notes.md).
+    Which case applies is the scenario's choice (``defer_flush``, ``--tlb``);
+  - sparc64 does not select ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH, so `should_defer_flush()` is
+    false, its `flush_tlb_range()` is empty (`arch/sparc/include/asm/tlbflush_64.h`) and the
+    shootdown is queued per PTE by the PTE update itself (`tlb_batch_add()`,
+    arch/sparc/mm/tlb.c): one flush per cleared PTE, batched or not.
 """
 
 from __future__ import annotations
@@ -34,7 +47,9 @@ class Arch:
     """One architecture profile.
 
     ``cont_ptes`` is 0 where the architecture has no contiguous-PTE hint (x86_64, sparc64).
-    ``defer_flush`` is what `should_defer_flush()` answers for reclaim (TTU_BATCH_FLUSH set).
+    ``defer_flush`` is what `should_defer_flush()` answers for reclaim (TTU_BATCH_FLUSH set):
+    always true on arm64, always false on sparc64, the scenario's choice on x86 (see
+    `tlb_policy`).
     ``adi`` says whether sparc64 ADI (Application Data Integrity) is enabled for the VMAs, so
     that `arch_unmap_one()` has tags to save.
     """
@@ -63,6 +78,15 @@ class Arch:
         return ARM64_CONT_PTES[self.page_size] if self.name == "arm64" else 0
 
     @property
+    def tlb_policy(self) -> str:
+        """How a cleared PTE's TLB entry goes: ``"defer"`` (`set_tlb_ubc_flush_pending()`),
+        ``"immediate"`` (`flush_tlb_range()` at once) or ``"pte"`` (sparc64: one flush per PTE
+        from `tlb_batch_add()`, whatever the batch)."""
+        if self.name == "sparc64":
+            return "pte"
+        return "defer" if self.defer_flush else "immediate"
+
+    @property
     def has_arch_unmap_one(self) -> bool:
         """Only sparc64 defines __HAVE_ARCH_UNMAP_ONE; everywhere else it is a stub."""
         return self.name == "sparc64"
@@ -74,6 +98,8 @@ class Arch:
             bits.append("BBML2" if self.bbml2 else "no BBML2")
         if self.name == "sparc64":
             bits.append("ADI on" if self.adi else "ADI off")
+        if self.name == "x86_64" and not self.defer_flush:
+            bits.append("immediate TLB flush")
         return ", ".join(bits)
 
 
@@ -97,7 +123,13 @@ def get_arch(name: str, page_size: int | None = None, bbml2: bool = False,
     if bbml2 and name != "arm64":
         raise ArchError("arch.bbml2: BBML2 is an arm64 feature")
     if defer_flush is None:
-        defer_flush = True
+        defer_flush = name != "sparc64"
+    elif name == "arm64" and not defer_flush:
+        raise ArchError("arch.defer_flush: arm64 always defers the unmap TLB flush "
+                        "(arch_tlbbatch_should_defer() returns true)")
+    elif name == "sparc64" and defer_flush:
+        raise ArchError("arch.defer_flush: sparc64 has no batched unmap TLB flush "
+                        "(ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH is not selected)")
     if adi is None:
         adi = name == "sparc64"
     if adi and name != "sparc64":

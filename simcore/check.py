@@ -19,7 +19,8 @@ INVARIANTS: dict[str, str] = {
     "mapcount": "the folio's mapcount equals the present and device-exclusive PTEs that map it",
     "refcount": "refcount = mapcount + 1 (caller) + swap-cache refs + pins + extra references",
     "mm_counters": "MM_ANONPAGES and MM_SWAPENTS equal what each mm's page table holds",
-    "swap_counts": "every swap slot's count equals the swap PTEs that name it",
+    "swap_counts": "every swap slot's count equals the swap PTEs that name it (plus the "
+                   "references held outside the scenario, swap_refs_elsewhere)",
     "swap_offsets": "a swap PTE that replaced page i names slot folio->swap + i",
     "swap_exclusive": "the exclusive marker only for pages that were exclusive; a swapped-out "
                       "page is no longer PG_anon_exclusive",
@@ -108,10 +109,14 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
                 if pte.kind == "swap" and 0 <= pte.swp_offset - folio.swap_offset < nr:
                     naming[pte.swp_offset - folio.swap_offset] += 1
         counts = sys.swap_counts()
+        elsewhere = sys.swap_refs_elsewhere
         for i in range(nr):
+            naming[i] += elsewhere[i]
             if counts[i] != naming[i]:
                 out.append(Violation("swap_counts", f"Swap slot of page {i} has count "
-                                     f"{counts[i]} but {naming[i]} swap PTEs name it: the slot "
+                                     f"{counts[i]} but {naming[i]} swap PTEs name it"
+                                     + (f" (with {elsewhere[i]} held elsewhere)" if elsewhere[i]
+                                        else "") + ": the slot "
                                      + ("can be freed while a PTE still needs it (data loss)."
                                         if counts[i] < naming[i] else "leaks.")))
                 break

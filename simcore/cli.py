@@ -1,4 +1,4 @@
-"""The command line: ``python -m simcore run|compare|check|workload|hw|grade``.
+"""The command line: ``python -m simcore run|compare|check|workload``.
 
 ::
 
@@ -7,10 +7,12 @@
     python -m simcore compare FILE [--mode M]... [--arch NAME] [--page-size N] [--bbml2]
                                    [--bug NAME]... [--json]
     python -m simcore check FILE [--mode M] [--arch NAME] [--page-size N] [--bbml2] [--json]
-    python -m simcore workload --size 256M --folio 64K [--arch arm64] [--page-size N]
-                               [--bbml2] [--mode M]... [--json]
-    python -m simcore hw ...        (simcore.homework: seeded exercises)
-    python -m simcore grade ...     (simcore.homework: checking answers)
+    python -m simcore workload --size 256M --folio 64K [--kind swapout|lazyfree]
+                               [--arch arm64] [--page-size N] [--bbml2]
+                               [--tlb defer|immediate] [--mode M]... [--json]
+
+``hw`` and ``grade`` moved to the classroom package (``python -m classroom hw|grade ...``);
+here they print one line saying so and exit 2.
 
 Exit codes (DESIGN.md §3.5): 0 when `try_to_unmap()` succeeded (``compare``/``workload``:
 in every mode; ``check``: the file is valid), 1 when it reported failure — a valid outcome,
@@ -19,7 +21,10 @@ error, an unknown mode, bug or arch, a bad flag) prints exactly one line on stde
 ``simcore: <field or flag>: <problem>``, and never a traceback. ``--json`` prints one JSON
 object on stdout.
 
-``--arch`` replaces the scenario's architecture; the page size then falls back to that
+``--tlb defer|immediate`` chooses the x86 TLB case (arch_tlbbatch_should_defer(): deferred
+when the mm has run on another CPU, an immediate flush for a one-CPU process); arm64 always
+defers and sparc64 flushes per PTE, so there it is refused. ``--arch`` replaces the scenario's
+architecture; the page size then falls back to that
 architecture's default unless ``--page-size`` is given, and settings of the old architecture
 that do not apply to the new one (BBML2, ADI) are dropped. Invariant violations do not change
 the exit code; they are in the report (and ``violations`` of the JSON).
@@ -46,8 +51,12 @@ PROG = "simcore"
 #: ``run --trace --json`` carries the state after every event; a run whose states would take
 #: more JSON than this is refused (per-pte on an order-9 folio: 4,099 states, 66 MB).
 MAX_TRACE_JSON = 16_000_000
-#: Commands handed whole to `simcore.homework.main(argv)`.
+#: ``--tlb``: the x86 case of arch_tlbbatch_should_defer() (see simcore.arch).
+TLB_CHOICES = ("defer", "immediate")
+#: Commands that moved to ``python -m classroom`` (simcore never imports classroom).
 HOMEWORK_COMMANDS = ("hw", "grade")
+#: ``workload --kind``
+WORKLOAD_KINDS = ("swapout", "lazyfree")
 
 
 class UsageError(Exception):
@@ -91,6 +100,10 @@ def _common(p: argparse.ArgumentParser, many_modes: bool) -> None:
                    help="override the page size in bytes (default: the architecture's)")
     p.add_argument("--bbml2", action=argparse.BooleanOptionalAction, default=None,
                    help="arm64: the CPU has BBML2 without aborts (no TLBI when unfolding)")
+    p.add_argument("--tlb", choices=TLB_CHOICES, metavar="POLICY",
+                   help="x86_64: 'defer' (the mm has run on another CPU: one deferred flush "
+                   "per batch) or 'immediate' (a one-CPU process: flush_tlb_range() at once); "
+                   "arm64 always defers, sparc64 flushes per PTE")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -119,22 +132,24 @@ def build_parser() -> Parser:
     p = sub.add_parser("workload", help="the cover letter's MADV_PAGEOUT benchmark, generated")
     p.add_argument("--size", default="256M", help="bytes to page out (default 256M)")
     p.add_argument("--folio", default="64K", help="folio size (default 64K)")
+    p.add_argument("--kind", choices=WORKLOAD_KINDS, default="swapout", metavar="KIND",
+                   help="'swapout' (memset, MADV_PAGEOUT: the cover letter's benchmark) or "
+                   "'lazyfree' (memset, MADV_FREE, MADV_PAGEOUT: clean folios are dropped)")
     _common(p, many_modes=True)
 
     for name in HOMEWORK_COMMANDS:
-        sub.add_parser(name, help="exercises (simcore.homework); see "
-                       f"'python -m simcore {name} --help'", add_help=False)
+        sub.add_parser(name, help=f"moved: use 'python -m classroom {name}'", add_help=False)
     return parser
 
 
 def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
-                  bbml2: bool | None) -> dict[str, Any]:
+                  bbml2: bool | None, tlb: str | None = None) -> dict[str, Any]:
     """A copy of ``doc`` with the flags' architecture; errors name the flag."""
     old = dict(doc.get("arch") or {"name": "x86_64"})
     new = dict(old)
     if arch is not None and arch != old.get("name"):
         new = {"name": arch}
-        if "defer_flush" in old:
+        if "defer_flush" in old and arch == "x86_64":     # (only x86 has a choice)
             new["defer_flush"] = old["defer_flush"]
         if arch == "arm64" and "bbml2" in old:
             new["bbml2"] = old["bbml2"]
@@ -142,6 +157,12 @@ def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
         new["page_size"] = page_size
     if bbml2 is not None:
         new["bbml2"] = bbml2
+    if tlb is not None:
+        if new["name"] != "x86_64":
+            raise UsageError(f"--tlb: only x86_64 has a choice ({new['name']} "
+                             + ("always defers)" if new["name"] == "arm64"
+                                else "flushes per PTE)"))
+        new["defer_flush"] = tlb == "defer"
     if new == old:
         return doc
     try:
@@ -164,7 +185,7 @@ def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
 def load_system(args):
     """(scenario name, System) from FILE and the arch flags."""
     doc = read(args.file)
-    doc = override_arch(doc, args.arch, args.page_size, args.bbml2)
+    doc = override_arch(doc, args.arch, args.page_size, args.bbml2, args.tlb)
     return doc.get("name") or Path(args.file).stem, from_dict(doc)
 
 
@@ -249,8 +270,13 @@ def cmd_workload(args, out) -> int:
     from simcore import workload
 
     try:
-        w = workload.build(args.size, args.folio, args.arch or "arm64", args.page_size,
-                           bool(args.bbml2))
+        arch = args.arch or "arm64"
+        if args.tlb is not None and arch != "x86_64":
+            raise UsageError(f"--tlb: only x86_64 has a choice ({arch} "
+                             + ("always defers)" if arch == "arm64" else "flushes per PTE)"))
+        w = workload.build(args.size, args.folio, arch, args.page_size, bool(args.bbml2),
+                           kind=args.kind, defer_flush=None if args.tlb is None
+                           else args.tlb == "defer")
     except ArchError as e:
         field, _, problem = str(e).partition(": ")
         flag = {"arch": "--arch", "arch.page_size": "--page-size", "arch.bbml2": "--bbml2"}
@@ -285,7 +311,10 @@ def format_workload(title: str, results: dict[str, dict[str, Any]]) -> str:
         if any(vals):
             row(k, vals)
     est = [results[m].get("estimate_ns") for m in names]
-    row("estimate (ms)", [f"{e / 1e6:.2f}" if e is not None else "n/a" for e in est])
+    scope = next((results[m].get("estimate_scope") for m in names
+                  if results[m].get("estimate_scope")), None)
+    row("estimate (ms)" if scope != "unmap" else "unmap estimate (ms)",
+        [f"{e / 1e6:.2f}" if e is not None else "n/a" for e in est])
     row("simulated in (s)", [f"{results[m].get('seconds', 0):.2f}" for m in names])
     bad = [m for m in names if results[m].get("consistency")
            or any(results[m].get("violations_sampled", {}).values())]
@@ -303,11 +332,11 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     err = err or sys.stderr
+    if argv and argv[0] in HOMEWORK_COMMANDS:     # simcore does not import classroom
+        err.write(f"{PROG}: '{argv[0]}' moved to the classroom package: "
+                  f"python -m classroom {argv[0]} ...\n")
+        return 2
     try:
-        if argv and argv[0] in HOMEWORK_COMMANDS:
-            from simcore import homework
-
-            return int(homework.main(argv, out=out, err=err) or 0)
         args = build_parser().parse_args(argv)
         # what a scenario names (a title, an mm) is printed, so printing is escaped
         return COMMANDS[args.command](args, SafeWriter(out))

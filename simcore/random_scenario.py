@@ -35,6 +35,7 @@ from typing import Any
 
 from simcore.arch import ARCH_NAMES, get_arch
 from simcore.scenario import SCHEMA_ID
+from simcore.swap import SWAP_MAP_MAX
 
 #: Where the random mappings live: 1 TiB aligned, so aligned to every PMD span of every arch.
 REGION = 0x7F0000000000
@@ -88,8 +89,8 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
         arch_doc["adi"] = _chance(rng, 0.8)
     else:
         arch_doc["page_size"] = 4096
-    if _chance(rng, 0.15):
-        arch_doc["defer_flush"] = False
+    if name == "x86_64" and _chance(rng, 0.3):   # x86: a one-CPU process (arm64 always
+        arch_doc["defer_flush"] = False           # defers, sparc64 never does)
     a = get_arch(name, arch_doc["page_size"], arch_doc.get("bbml2", False),
                  arch_doc.get("defer_flush"), arch_doc.get("adi"))
     ps, pmd = a.page_size, a.pmd_size
@@ -147,7 +148,7 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
             v: dict[str, Any] = {"start": hex(s), "end": hex(e)}
             if _chance(rng, 0.03):
                 v["locked"] = True
-            if _chance(rng, 0.3 if not swapbacked else 0.05):
+            if not swapbacked and _chance(rng, 0.3):   # VM_DROPPABLE folios are lazyfree
                 v["droppable"] = True
             out.append(v)
         return out
@@ -171,8 +172,12 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
                         [0.86 - p_swap, 0.1, p_swap, 0.04])
             bits = {"write": _chance(rng, 0.7),
                     "dirty": _chance(rng, 0.5 if swapbacked else 0.1),
-                    "young": _chance(rng, 0.6), "soft_dirty": _chance(rng, 0.1),
-                    "uffd_wp": _chance(rng, 0.04), "exclusive": _chance(rng, 0.5)}
+                    "young": _chance(rng, 0.6),
+                    # soft-dirty: x86 only (no HAVE_ARCH_SOFT_DIRTY on arm64, sparc64);
+                    # uffd-wp: not on sparc64 (no HAVE_ARCH_USERFAULTFD_WP)
+                    "soft_dirty": name == "x86_64" and _chance(rng, 0.1),
+                    "uffd_wp": name != "sparc64" and _chance(rng, 0.04),
+                    "exclusive": _chance(rng, 0.5)}
             for p in range(rs, re_):
                 kinds[m][p] = k
                 attrs[m][p] = bits
@@ -248,8 +253,23 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
         doc["faults"] = []
         for _ in range(rng.randrange(1, 3)):
             op = _choice(rng, ["dup_swap", "pin", "arch_unmap_one"], [0.5, 0.3, 0.2])
-            f: dict[str, Any] = {"op": op, "page": rng.randrange(0, nr)}
+            page = rng.randrange(0, nr)
+            if op == "dup_swap":
+                # folio_dup_swap() can fail only on a slot at SWAP_MAP_MAX: the page must be
+                # mapped (its unmap dups the slot) and other processes must hold the rest
+                mapped = [q for q in range(nr)
+                          if any(kinds[m][q] in (_PRESENT, _DEVEX) for m in kinds)]
+                if not swapbacked or not mapped:
+                    continue
+                page = mapped[rng.randrange(0, len(mapped))]
+                refs = folio.setdefault("swap_refs_elsewhere", [0] * nr)
+                named = sum(kinds[m][page] == _SWAP for m in kinds)
+                refs[page] = SWAP_MAP_MAX - named - rng.randrange(0, 1 + sum(
+                    kinds[m][page] in (_PRESENT, _DEVEX) for m in kinds) - 1)
+            f: dict[str, Any] = {"op": op, "page": page}
             if _chance(rng, 0.5):
                 f["error"] = "EBUSY" if op == "pin" else "ENOMEM"
             doc["faults"].append(f)
+        if not doc["faults"]:
+            del doc["faults"]
     return doc

@@ -155,9 +155,22 @@ def to_json(result: Result, name: str | None = None, trace: bool = False) -> dic
         "violations": [{"code": v.code, "message": v.message} for v in result.violations],
         "faults_fired": [dict(x) for x in sys.faults.fired],
     }
+    caller = caller_info(result)
+    if caller is not None:
+        out["caller"] = caller
     if trace and result.trace is not None:
         out["trace"] = result.trace.as_list()
     return out
+
+
+def caller_info(result: Result) -> dict[str, Any] | None:
+    """``{"name", "reaches_unmap", "why"}`` when the scenario names MADV_PAGEOUT as its caller
+    or when no caller would hand this folio to the unmap whole (`simcore.reach`)."""
+    sys = result.system
+    why = getattr(result, "not_reached", None)
+    if sys.caller == "reclaim" and why is None:
+        return None
+    return {"name": sys.caller, "reaches_unmap": why is None, "why": why}
 
 
 def run_report(system: System, mode: str = "patched", bugs=(), name: str | None = None,
@@ -222,6 +235,10 @@ def format_text(result: Result, name: str | None = None, trace: bool = False) ->
         f"result:   try_to_unmap() returned {'true' if result.ok else 'false'}",
         "",
     ]
+    caller = caller_info(result)
+    if caller is not None and not caller["reaches_unmap"]:
+        lines[-1:-1] = [f"caller:   {caller['name']} would not reach try_to_unmap(): "
+                        f"{caller['why']}"]
     items = batches(result)
     lines.append(f"batches ({len(items)}):")
     lines += format_batches(items) or ["  (none)"]

@@ -8,10 +8,15 @@ Models, from include/linux/rmap.h and mm/rmap.c:
   barrier. The pin check is folio-wide;
 * `folio_remove_rmap_ptes()`: mapcount −nr (per-page `_mapcount` with CONFIG_PAGE_MAPCOUNT and
   the folio's `_large_mapcount`); an anon large folio left partially mapped is noted (it would be
-  queued for deferred split);
+  queued for deferred split) — unless it is in the swap cache: `deferred_split_folio()`
+  (mm/huge_memory.c) returns early for swap-cache folios, so a swap-backed folio being swapped
+  out is never queued (measured: `split_deferred` stays 0 through 512 MiB of 64K swap-outs,
+  live-kernel-notes.md); a lazyfree folio unmapped one PTE at a time is (Barry Song, 2025);
 * `folio_put_refs()`: refcount −nr;
-* `finish_folio_unmap()` (v4 12/12; body INFERRED): the two above, plus `mlock_drain_local()`
-  for a VM_LOCKED VMA, for the pages that were unmapped.
+* `finish_folio_unmap()` (v4 12/12; body INFERRED): the two above for the pages that were
+  unmapped. (The kernel's `finish_unmap` label also calls `mlock_drain_local()` for a
+  VM_LOCKED VMA, which reclaim never reaches: without TTU_IGNORE_MLOCK a VM_LOCKED VMA never
+  gets past the mlock test at the top of the loop.)
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ def folio_remove_rmap_ptes(folio: Folio, idx: int, nr: int, costs: Costs) -> Non
         for i in range(idx, min(idx + nr, len(pmc))):   # a slice: the bug zoo's stale
             pmc[i] -= 1                                  # nr_pages can ask past the end
     folio.mapcount -= nr
-    if (not folio.partially_mapped and folio.anon and folio.large and 0 < folio.mapcount
-            and not all(folio.page_mapcount)):
+    if (not folio.partially_mapped and folio.anon and folio.large and not folio.swapcache
+            and 0 < folio.mapcount and not all(folio.page_mapcount)):
         folio.partially_mapped = True
 
 

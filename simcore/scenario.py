@@ -76,6 +76,10 @@ def from_dict(doc: dict[str, Any]) -> System:
     if pfn % nr:
         raise ScenarioError(f"folio.pfn: a folio of order {order} starts at a multiple of {nr}, "
                             f"not {pfn}")
+    if order == 1:
+        raise ScenarioError("folio.order: 1 is not an anonymous mTHP order (anon large folios "
+                            "are order 2 and up: an order-1 folio has no room for the "
+                            "deferred-split list, THP_ORDERS_ALL_ANON)")
     folio = Folio(order=order, first_pfn=pfn, swapbacked=f.get("swapbacked", True),
                   dirty=f.get("dirty", False), extra_refs=f.get("extra_refs", 0),
                   pincount=1 if f.get("pinned", False) else 0)
@@ -89,8 +93,24 @@ def from_dict(doc: dict[str, Any]) -> System:
     if not folio.swapbacked and f.get("swapcache", False):
         raise ScenarioError("folio.swapcache: a lazyfree (not swap-backed) folio is never in "
                             "the swap cache")
+    if folio.swapbacked and f.get("swapcache", True) is False:
+        raise ScenarioError("folio.swapcache: a swap-backed folio reaches try_to_unmap() only "
+                            "in the swap cache (shrink_folio_list() calls folio_alloc_swap() "
+                            "first; otherwise ttu_anon_folio() WARNs and keeps it)")
+    refs = f.get("swap_refs_elsewhere", 0)
+    if isinstance(refs, list):
+        if len(refs) != nr:
+            raise ScenarioError(f"folio.swap_refs_elsewhere: needs {nr} counts (one per page), "
+                                f"got {len(refs)}")
+        refs = list(refs)
+    else:
+        refs = [refs] * nr
+    if any(refs) and not folio.swapbacked:
+        raise ScenarioError("folio.swap_refs_elsewhere: a lazyfree folio has no swap slots")
 
     sys = System(arch, folio)
+    sys.swap_refs_elsewhere = refs
+    sys.caller = doc.get("caller", "reclaim")
     if folio.swapbacked:
         from simcore.swap import folio_alloc_swap
         folio_alloc_swap(folio, sys.swap)
@@ -109,6 +129,10 @@ def from_dict(doc: dict[str, Any]) -> System:
             for other in mm.vmas:
                 if start < other.end and other.start < end:
                     raise ScenarioError(f"mms[{i}].vmas[{j}]: overlaps another VMA of {name}")
+            if v.get("droppable", False) and folio.swapbacked:
+                raise ScenarioError(f"mms[{i}].vmas[{j}].droppable: a VM_DROPPABLE mapping's "
+                                    "folios are never swap-backed (folio_add_new_anon_rmap() "
+                                    "leaves them lazyfree): use folio.swapbacked false")
             mm.add_vma(start, end, locked=v.get("locked", False),
                        droppable=v.get("droppable", False))
 
@@ -129,6 +153,12 @@ def from_dict(doc: dict[str, Any]) -> System:
         kind = r.get("kind", "present")
         if addr % ps:
             raise ScenarioError(f"{where}.addr: {addr:#x} is not page aligned")
+        if r.get("soft_dirty", False) and arch.name != "x86_64":
+            raise ScenarioError(f"{where}.soft_dirty: {arch.name} has no soft-dirty PTE bit "
+                                "(it does not select HAVE_ARCH_SOFT_DIRTY)")
+        if r.get("uffd_wp", False) and arch.name == "sparc64":
+            raise ScenarioError(f"{where}.uffd_wp: sparc64 has no uffd-wp PTE bit (it does not "
+                                "select HAVE_ARCH_USERFAULTFD_WP)")
         if not (0 <= page and page + n <= nr):
             raise ScenarioError(f"{where}: pages {page}..{page + n - 1} are not all inside the "
                                 f"folio's {nr} pages")
@@ -195,7 +225,37 @@ def from_dict(doc: dict[str, Any]) -> System:
             raise ScenarioError(f"faults[{i}].page: {page} is outside the folio (0..{nr - 1})")
         getattr(sys.faults, op).add(page)
     sys.settle()
+    for i, flt in enumerate(doc.get("faults", [])):
+        if flt["op"] == "dup_swap":
+            _check_dup_fault(sys, i, flt["page"])
     return sys
+
+
+def _check_dup_fault(sys: System, i: int, page: int) -> None:
+    """A ``dup_swap`` fault needs a slot that this unmap can bring to SWAP_MAP_MAX.
+
+    `folio_dup_swap()` fails only when the GFP_ATOMIC count-continuation page a slot at its
+    limit needs cannot be allocated (`simcore.swap`). The slot of ``page`` starts with its
+    swap PTEs plus ``swap_refs_elsewhere``; every mapping of the page the unmap converts adds
+    one. If that never reaches the limit the fault could not happen: refuse it.
+    """
+    from simcore.swap import SWAP_MAP_PAGE_SLOTS, swap_count_capacity
+
+    folio = sys.folio
+    where = f"faults[{i}]"
+    if not folio.swapbacked:
+        raise ScenarioError(f"{where}.op: dup_swap on a lazyfree folio, which has no swap slots "
+                            "(folio_dup_swap() is never called)")
+    off = folio.swap_offset + page
+    start = int(sys.swap.counts[off])
+    limit = swap_count_capacity(sys.swap.cont.get(off // SWAP_MAP_PAGE_SLOTS, 0))
+    dups = int(folio.page_mapcount[page])
+    if start + dups <= limit:
+        raise ScenarioError(
+            f"{where}: folio_dup_swap() fails only when a slot at SWAP_MAP_MAX "
+            f"({limit}) needs a count-continuation page that cannot be allocated; page "
+            f"{page}'s slot starts at {start} and this unmap adds at most {dups} — give "
+            f"folio.swap_refs_elsewhere at least {limit - dups + 1} for page {page}")
 
 
 def derive_cont(sys: System) -> None:

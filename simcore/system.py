@@ -27,7 +27,9 @@ FAULT_OPS = ("dup_swap", "arch_unmap_one", "pin")
 class Faults:
     """Faults placed on pages of the folio. Each fires once, the first time unmap reaches it.
 
-    dup_swap: `folio_dup_swap()` fails with -ENOMEM on a call covering the page.
+    dup_swap: the count-continuation page that the page's swap slot needs (it is at
+    SWAP_MAP_MAX) cannot be allocated, so `folio_dup_swap()` fails with -ENOMEM; it fires only
+    when the slot really is at the limit (`simcore.swap`).
     arch_unmap_one: sparc64 `arch_unmap_one()` fails for that page (never reached elsewhere).
     pin: the folio gains a DMA pin (GUP-fast, concurrently) just before the unit of swap work
     that covers the page; from then on sharing exclusive pages fails with -EBUSY.
@@ -66,6 +68,12 @@ class System:
         self.initial: dict[str, Any] | None = None
         self.initial_ptes: dict[tuple[str, int], Pte] = {}
         self.initial_exclusive = None
+        #: per page: references to its swap slot held outside the scenario (swap PTEs of
+        #: processes it does not list, e.g. many forked children)
+        self.swap_refs_elsewhere: list[int] = [0] * folio.nr_pages
+        #: who called try_to_unmap(): "reclaim" (kswapd, direct or memcg reclaim) or
+        #: "madv_pageout" (`simcore.reach`)
+        self.caller = "reclaim"
 
     # -- building ---------------------------------------------------------------------------
     def add_mm(self, name: str) -> Mm:
@@ -101,6 +109,7 @@ class System:
             mm.counters[MM_ANONPAGES] = 0
             mm.counters[MM_SWAPENTS] = 0
         self.swap.counts = [0] * len(self.swap.counts)
+        self.swap.cont = {}
         for mm in self.mms.values():
             for _addr, pte in mm.pt.items():
                 if pte.kind in ("present", "device_exclusive"):
@@ -114,6 +123,15 @@ class System:
                     self.swap.counts[pte.swp_offset] += 1
                     mm.on_mmlist = True
             mm.hiwater_rss = mm.counters[MM_ANONPAGES]
+        if folio.swap_offset >= 0 and any(self.swap_refs_elsewhere):
+            from simcore.swap import SWAP_MAP_PAGE_SLOTS, continuation_pages_for
+
+            for i, refs in enumerate(self.swap_refs_elsewhere):
+                off = folio.swap_offset + i
+                self.swap.counts[off] += refs
+                key = off // SWAP_MAP_PAGE_SLOTS
+                self.swap.cont[key] = max(self.swap.cont.get(key, 0),
+                                          continuation_pages_for(int(self.swap.counts[off])))
         folio.refcount = folio.expected_refcount() if refcount is None else refcount
         self.initial_ptes = {(mm.name, addr): mm.pt.get(addr) for mm, addr, _ in self.slots()}
         self.initial_exclusive = list(folio.anon_exclusive)
@@ -167,6 +185,7 @@ class System:
         new.costs.add(self.costs)
         new.ubc = copy.deepcopy(self.ubc)
         new.initial = self.initial          # never mutated after settle(): shared
+        new.swap_refs_elsewhere = list(self.swap_refs_elsewhere)
         new.initial_ptes = dict(self.initial_ptes)
         new.initial_exclusive = (None if self.initial_exclusive is None
                                  else self.initial_exclusive.copy())

@@ -12,7 +12,25 @@ Models mm/rmap.c:
   accounts the part that succeeded itself (`finish_folio_unmap()`). On sparc64 the anon
   swap-backed case stays at one PTE. The per-sub-batch order (dup → arch_unmap_one → share →
   counters → swap PTEs) and the all-or-nothing batched dup are INFERRED from the commit message
-  and the baseline; the full v4 12/12 diff was not readable.
+  and the baseline; the full v4 12/12 diff was not readable. Whether v4 raises the swap counts
+  per sub-batch or once for the whole batch is not in any readable source either: the default
+  is per sub-batch (``swap_dup="sub-batch"``), the other reading is ``swap_dup="batch"``.
+
+The rmap walk (`try_to_unmap()` → `rmap_walk_anon()`, mm/rmap.c) visits the VMAs in anon_vma
+interval-tree order — increasing `vm_pgoff`, equal keys in insertion order, i.e. fork order,
+parent first — and stops at the first `try_to_unmap_one()` that returns false or as soon as the
+folio is no longer mapped (`.done = folio_not_mapped`). A VM_LOCKED VMA (reclaim never passes
+TTU_IGNORE_MLOCK) is walked to its end counting PTEs; the folio is mlocked
+(`mlock_vma_folio()`) only if all its pages were mapped there and no page table was crossed, and
+`try_to_unmap_one()` returns false either way (checked in the 2026 `try_to_unmap_one()` and
+`rmap_walk_anon()`).
+
+Lazyfree folios follow Barry Song's 2025 rule in ``baseline`` and ``patched`` (only a redirtied
+folio becomes swap-backed again) and the older rule in ``per-pte`` (any failure — dirty or an
+extra reference — sets it swap-backed again, unless the VMA is VM_DROPPABLE; read in a 2024
+`try_to_unmap_one()`: ``if (ref_count == 1 + map_count && (!dirty || VM_DROPPABLE)) discard;
+... if (!(vma->vm_flags & VM_DROPPABLE)) folio_set_swapbacked(folio);``), changed by "mm: Set
+folio swapbacked iff folios are dirty in try_to_unmap_one" (Barry Song, v4 1/4, 2025-02-14).
 
 Every iteration starts with ``nr_pages = 1`` (the CVE-2026-63950 fix) and non-present
 (device-exclusive) entries are never batched. Left out: PMD-mapped THPs, hugetlb, hwpoison,
@@ -34,11 +52,11 @@ from simcore.rmap import finish_folio_unmap, folio_try_share_anon_rmap_ptes
 from simcore.sparc import arch_unmap_one
 from simcore.swap import folio_dup_swap, folio_put_swap
 from simcore.system import System
-from simcore.tlb import flush_tlb_range, set_tlb_ubc_flush_pending
+from simcore.tlb import flush_tlb_range, set_tlb_ubc_flush_pending, tlb_batch_add
 from simcore.trace import Trace
 
-#: no page of the unit has an injected swap-dup failure
-NO_PAGES: frozenset[int] = frozenset()
+#: How v4 12/12 raises the swap counts of a batch (INFERRED either way; see the module doc).
+SWAP_DUP_UNITS = ("sub-batch", "batch")
 
 
 class ModeError(ValueError):
@@ -54,6 +72,8 @@ class Ctx:
     bugs: frozenset[str] = frozenset()
     trace: Trace | None = None
     log: list[str] = field(default_factory=list)
+    #: "sub-batch": folio_dup_swap() per exclusivity sub-batch; "batch": once per batch
+    swap_dup: str = "sub-batch"
     #: ``sys.costs``, looked up once (the hot path reads it several times per PTE)
     costs: Costs = field(init=False, repr=False)
 
@@ -123,10 +143,9 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
     if faults.pin:
         _pin_if_due(ctx, idx, 1)
     costs.dup_calls += 1
-    failing = faults.take("dup_swap", idx, 1) if faults.dup_swap else None
-    if folio_dup_swap(folio, ctx.sys.swap, idx, 1,
-                      NO_PAGES if failing is None else frozenset({idx})) < 0:
-        ctx.emit("fail", "folio_dup_swap", f"swap count of page {idx} cannot be raised (-ENOMEM)",
+    if _dup_swap(ctx, idx, 1) < 0:
+        ctx.emit("fail", "folio_dup_swap", f"swap count of page {idx} is at SWAP_MAP_MAX and its "
+                 "count continuation cannot be allocated (-ENOMEM)",
                  mm=mm.name, addr=addr, page=idx, nr=1)
         return False
     costs.atomic_swap += 1
@@ -169,6 +188,23 @@ def ttu_anon_swapbacked_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: P
     return True
 
 
+def _dup_swap(ctx: Ctx, idx: int, nr: int) -> int:
+    """`folio_dup_swap()` on pages [idx, idx+nr): 0 or -ENOMEM.
+
+    A ``dup_swap`` fault on a page means: the GFP_ATOMIC count-continuation page that this
+    page's slot needs (it is at SWAP_MAP_MAX) cannot be allocated.
+    """
+    faults, swap = ctx.sys.faults, ctx.sys.swap
+    fails = ((lambda p: faults.take("dup_swap", p, 1) is not None) if faults.dup_swap
+             else None)
+    added = swap.continuations
+    rc = folio_dup_swap(ctx.sys.folio, swap, idx, nr, fails)
+    if swap.continuations != added and ctx.trace is not None:
+        ctx.emit("dup", "add_swap_count_continuation", "a swap count passed SWAP_MAP_MAX: "
+                 "a count-continuation page was allocated (GFP_ATOMIC)", page=idx, nr=nr)
+    return rc
+
+
 def _put_swap(ctx: Ctx, idx: int, nr: int) -> None:
     ctx.costs.put_swap_calls += 1
     ctx.costs.atomic_swap += nr
@@ -191,6 +227,21 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
     runs = exclusive_sub_batches(folio.anon_exclusive, first_page,
                                  min(nr, folio.nr_pages - first_page))
     failed_at = None
+    whole_batch_dup = ctx.swap_dup == "batch"
+    swapped = min(nr, folio.nr_pages - idx)     # (= nr unless the stale-nr-pages bug)
+    if whole_batch_dup:      # the other reading of v4: one folio_dup_swap() for the batch
+        costs.dup_calls += 1
+        if _dup_swap(ctx, idx, swapped) < 0:
+            ctx.emit("fail", "folio_dup_swap",
+                     f"swap counts of pages {idx}..{idx + nr - 1} cannot be raised: a slot is "
+                     "at SWAP_MAP_MAX and its count continuation cannot be allocated (-ENOMEM)",
+                     mm=mm.name, addr=addr, page=idx, nr=nr)
+            _restore(ctx, mm, addr, pteval, nr)
+            return False
+        costs.atomic_swap += swapped
+        if ctx.trace is not None:
+            ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {idx}..{idx + nr - 1} "
+                     "(once for the whole batch)", mm=mm.name, page=idx, nr=nr)
     for s, n, excl in runs:
         page, a = idx + s, addr + s * ps
         costs.sub_batches += 1
@@ -200,24 +251,25 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                      f"from page {page}", mm=mm.name, addr=a, page=page, nr=n, exclusive=excl)
         if faults.pin:
             _pin_if_due(ctx, page, n)
-        costs.dup_calls += 1
-        fail_page = faults.take("dup_swap", page, n) if faults.dup_swap else None
-        if folio_dup_swap(folio, ctx.sys.swap, page, n,
-                          NO_PAGES if fail_page is None else frozenset({fail_page})) < 0:
-            ctx.emit("fail", "folio_dup_swap",
-                     f"swap counts of pages {page}..{page + n - 1} cannot be raised (-ENOMEM "
-                     f"at page {fail_page})", mm=mm.name, addr=a, page=page, nr=n)
-            failed_at = s
-            break
-        costs.atomic_swap += n
-        if ctx.trace is not None:
-            ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {page}..{page + n - 1}",
-                     mm=mm.name, page=page, nr=n)
+        if not whole_batch_dup:
+            costs.dup_calls += 1
+            if _dup_swap(ctx, page, n) < 0:
+                ctx.emit("fail", "folio_dup_swap",
+                         f"swap counts of pages {page}..{page + n - 1} cannot be raised: a slot "
+                         "is at SWAP_MAP_MAX and its count continuation cannot be allocated "
+                         "(-ENOMEM)", mm=mm.name, addr=a, page=page, nr=n)
+                failed_at = s
+                break
+            costs.atomic_swap += n
+            if ctx.trace is not None:
+                ctx.emit("dup", "folio_dup_swap",
+                         f"swap counts +1 for pages {page}..{page + n - 1}",
+                         mm=mm.name, page=page, nr=n)
         sub_pte = pte_advance_pfn(pteval, s)
         if mm.arch.has_arch_unmap_one and mm.arch.adi:
             if arch_unmap_one(mm, a, sub_pte, costs,
                               fail=faults.take("arch_unmap_one", page, n) is not None) < 0:
-                _put_swap(ctx, page, n)
+                _put_swap(ctx, page, idx + swapped - page if whole_batch_dup else n)
                 ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for {a:#x} not allocated",
                          mm=mm.name, addr=a, page=page, nr=n)
                 failed_at = s
@@ -228,7 +280,7 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                          page=page, nr=1)
         if excl:
             if folio_try_share_anon_rmap_ptes(folio, page, n, costs) < 0:
-                _put_swap(ctx, page, n)
+                _put_swap(ctx, page, idx + swapped - page if whole_batch_dup else n)
                 ctx.emit("fail", "folio_try_share_anon_rmap_ptes",
                          f"pages {page}..{page + n - 1} are exclusive but the folio may be "
                          f"pinned (-EBUSY)", mm=mm.name, addr=a, page=page, nr=n)
@@ -271,12 +323,27 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
 def ttu_anon_lazyfree_folio(ctx: Ctx, vma: Vma, nr: int) -> bool:
     """`ttu_anon_lazyfree_folio()`: drop a clean MADV_FREE folio's PTEs, or refuse.
 
-    After the clear: full barrier, read refcount and mapcount, read barrier. A folio redirtied
-    (unless VM_DROPPABLE) is made swap-backed again and kept; an extra reference keeps it too.
+    After the clear: full barrier, read refcount and mapcount, read barrier. Since Barry Song's
+    "mm: Set folio swapbacked iff folios are dirty in try_to_unmap_one" (2025, the rule of
+    ``baseline`` and ``patched``): a folio redirtied (unless VM_DROPPABLE) is made swap-backed
+    again and kept; an extra reference keeps it without touching the flag. Before it (the
+    ``per-pte`` mode): discard only with no extra reference and clean (or VM_DROPPABLE); any
+    other outcome restores the PTE and sets the folio swap-backed again unless VM_DROPPABLE.
     """
     folio, costs = ctx.sys.folio, ctx.costs
     costs.barriers += 2
     ref, mapped = folio.refcount, folio.mapcount
+    if ctx.mode == "per-pte":
+        if ref == 1 + mapped and (not folio.dirty or vma.droppable):
+            return _lazyfree_discard(ctx, vma, nr)
+        if not vma.droppable:
+            folio.swapbacked = True
+        why = ("was redirtied" if folio.dirty and not vma.droppable else
+               f"has extra references (refcount {ref} != 1 + mapcount {mapped})")
+        ctx.emit("fail", "try_to_unmap_one",
+                 f"the lazyfree folio {why}: keep it" +
+                 ("" if vma.droppable else ", mark it swap-backed (the rule before 2025)"), nr=nr)
+        return False
     if folio.dirty and not vma.droppable:
         folio.swapbacked = True
         ctx.emit("fail", "ttu_anon_lazyfree_folio",
@@ -286,8 +353,12 @@ def ttu_anon_lazyfree_folio(ctx: Ctx, vma: Vma, nr: int) -> bool:
         ctx.emit("fail", "ttu_anon_lazyfree_folio",
                  f"extra references (refcount {ref} != 1 + mapcount {mapped}): keep it", nr=nr)
         return False
+    return _lazyfree_discard(ctx, vma, nr)
+
+
+def _lazyfree_discard(ctx: Ctx, vma: Vma, nr: int) -> bool:
     add_mm_counter(vma.mm, MM_ANONPAGES, -nr)
-    costs.atomic_mm += 1
+    ctx.costs.atomic_mm += 1
     if ctx.trace is not None:
         ctx.emit("lazyfree", "ttu_anon_lazyfree_folio", f"discard: {nr} PTE(s) stay none",
                  mm=vma.mm.name, nr=nr)
@@ -332,6 +403,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     bugs = ctx.bugs
     # (loop invariants looked up once: the arch profile is frozen, the bug set fixed per run)
     cont, bbml2, defer_flush = arch.cont_ptes, arch.bbml2, arch.defer_flush
+    tlb_per_pte = arch.tlb_policy == "pte"
     reset_nr = "stale-nr-pages" not in bugs
     cross_pmd = "cross-pmd" in bugs
     respect_write = "writable-restore" not in bugs
@@ -340,6 +412,7 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     pvmw = PageVmaMappedWalk(folio, vma, folio_addr, costs)
     ret = True
     nr_pages = 1
+    ptes = 0                      # PTEs seen in a VM_LOCKED VMA
     if tracing:
         ctx.emit("start", "try_to_unmap_one", f"rmap walk of {mm.name}'s VMA "
                  f"[{vma.start:#x}, {vma.end:#x}) in mode {ctx.mode}", mm=mm.name)
@@ -351,12 +424,23 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
         if reset_nr:
             nr_pages = 1
         addr = pvmw.address
-        if vma.locked:      # VM_LOCKED without TTU_IGNORE_MLOCK: keep the folio, mlock it
-            folio.mlocked = True
-            ctx.emit("fail", "try_to_unmap_one", "VM_LOCKED: the folio stays mapped (mlocked)",
-                     mm=mm.name, addr=addr)
-            pvmw.done()
+        if vma.locked:      # VM_LOCKED, and reclaim never passes TTU_IGNORE_MLOCK
+            ptes += 1
             ret = False
+            if ptes != folio_nr:         # only mlock a folio fully mapped here: keep walking
+                if tracing:
+                    ctx.emit("walk", "try_to_unmap_one", f"VM_LOCKED: count the PTE at "
+                             f"{addr:#x} ({ptes} of {folio_nr}), unmap nothing", mm=mm.name,
+                             addr=addr)
+                continue
+            if pvmw.pgtable_crossed:     # the PTL covered only part of the PTEs
+                ctx.emit("fail", "try_to_unmap_one", "VM_LOCKED: the folio stays mapped (its "
+                         "PTEs span two page tables: not mlocked here)", mm=mm.name, addr=addr)
+            else:
+                folio.mlocked = True     # mlock_vma_folio(): restore the mlock that got missed
+                ctx.emit("fail", "mlock_vma_folio", "VM_LOCKED: the whole folio is mapped "
+                         "here: it stays mapped and is mlocked", mm=mm.name, addr=addr)
+            pvmw.done()
             break
         pteval = ptep_get(mm.pt, addr, costs, cont)
         idx = folio.page_index(pteval.pfn)
@@ -384,7 +468,13 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
                 ctx.emit("clear", "get_and_clear_ptes", f"clear {nr_pages} PTE(s)", mm=mm.name,
                          addr=addr, page=idx, nr=nr_pages)
             end = addr + nr_pages * ps
-            if defer_flush:
+            if tlb_per_pte:     # sparc64: each PTE update queued its own flush
+                tlb_batch_add(sys.ubc, mm, addr, nr_pages, ps, costs)
+                if tracing:
+                    ctx.emit("tlb", "tlb_batch_add", f"one TLB flush per cleared PTE "
+                             f"({nr_pages}); flush_tlb_range() is empty on sparc64",
+                             mm=mm.name, addr=addr, nr=nr_pages)
+            elif defer_flush:
                 set_tlb_ubc_flush_pending(sys.ubc, mm, pteval, addr, end, costs, nr_pages)
                 if tracing:
                     ctx.emit("tlb", "set_tlb_ubc_flush_pending",
@@ -416,26 +506,54 @@ def try_to_unmap_one(ctx: Ctx, vma: Vma, folio_addr: int) -> bool:
     for a in pvmw.rejected:
         ctx.emit("skip", "check_pte", "a swap PTE names a swap slot, not a pfn: skip it",
                  mm=mm.name, addr=a)
+    if vma.locked and 0 < ptes < folio_nr:
+        ctx.emit("fail", "try_to_unmap_one", f"VM_LOCKED: only {ptes} of {folio_nr} pages are "
+                 "mapped here: the folio stays mapped, not mlocked", mm=mm.name)
     if tracing:
         ctx.emit("end", "try_to_unmap_one", f"returns {'true' if ret else 'false'}", mm=mm.name,
                  ok=ret)
     return ret
 
 
-def try_to_unmap(sys: System, mode: str = "patched", bugs=(), trace: Trace | None = None) -> bool:
+def rmap_walk_anon_order(sys: System) -> list[tuple[Vma, int]]:
+    """The VMAs `rmap_walk_anon()` visits, in its order: (VMA, address of the folio's page 0).
+
+    `anon_rmap_tree_foreach()` walks the anon_vma interval tree in order of `vm_pgoff`; a VMA's
+    `vm_pgoff` is the folio's index minus the folio pages below the VMA's start, so the order is
+    that of ``vma.start - folio address`` (a VMA split by mlock()/mprotect() is visited low part
+    first, an mremap()ed tail after the head). Equal keys stay in insertion order: fork order,
+    parent first — the order the scenario declares its mms (then addresses).
+    """
+    ps = sys.arch.page_size
+    rank = {name: i for i, name in enumerate(sys.mms)}
+    return sorted(sys.mappings, key=lambda m: ((m[0].start - m[1]) // ps, rank[m[0].mm.name],
+                                               m[0].start))
+
+
+def try_to_unmap(sys: System, mode: str = "patched", bugs=(), trace: Trace | None = None,
+                 swap_dup: str = "sub-batch") -> bool:
     """`try_to_unmap()` → `rmap_walk()`: every VMA that may map the folio, until one fails.
 
-    Returns what reclaim concludes: every `try_to_unmap_one()` succeeded and the folio is no
-    longer mapped (`!folio_mapped()`).
+    VMAs come in `rmap_walk_anon_order()`; the walk stops at the first `try_to_unmap_one()`
+    that returns false, or once the folio is no longer mapped (`folio_not_mapped()`, the
+    walk's ``done`` callback). Returns what reclaim concludes: every `try_to_unmap_one()`
+    succeeded and the folio is no longer mapped (`!folio_mapped()`). ``swap_dup`` chooses how
+    the patched mode raises swap counts ("sub-batch" or "batch", both INFERRED).
     """
     if mode not in MODES:
         raise ModeError(f"mode: unknown {mode!r} (choose one of {', '.join(MODES)})")
+    if swap_dup not in SWAP_DUP_UNITS:
+        raise ModeError(f"swap_dup: unknown {swap_dup!r} (choose one of "
+                        f"{', '.join(SWAP_DUP_UNITS)})")
     from simcore.bugs import check_bug_names
 
-    ctx = Ctx(sys, mode, check_bug_names(bugs), trace)
+    ctx = Ctx(sys, mode, check_bug_names(bugs), trace, swap_dup=swap_dup)
     ok = True
-    for vma, folio_addr in sys.mappings:
+    mappings = sys.mappings if len(sys.mappings) < 2 else rmap_walk_anon_order(sys)
+    for vma, folio_addr in mappings:
         if not try_to_unmap_one(ctx, vma, folio_addr):
             ok = False
+            break
+        if sys.folio.mapcount == 0:        # rwc.done = folio_not_mapped
             break
     return ok and sys.folio.mapcount == 0

@@ -18,6 +18,16 @@ unchanged. Reclaim drains the deferred TLB flushes once per list of folios
 (`try_to_unmap_flush()` at the end of `shrink_folio_list()`); here the pending list of the
 reclaiming task is emptied every ``flush_every`` folios so memory stays bounded.
 
+``kind="lazyfree"`` is the other workload reclaim batches (Barry Song's 2025 benchmark shape:
+`memset()`, `madvise(MADV_FREE)`, then `madvise(MADV_PAGEOUT)`): MADV_FREE
+(`madvise_free_pte_range()`, mm/madvise.c) clears the dirty and young bits of the PTEs, clears
+the folio's dirty flag and makes it lazyfree (not swap-backed), keeping the PTEs writable and,
+on arm64, CONT. Reclaim allocates no swap for it; `try_to_unmap()` drops the clean PTEs
+(`ttu_anon_lazyfree_folio()`): one batch per folio since 2025 (``baseline`` and ``patched``),
+one PTE per iteration before (``per-pte``). Its cost-model estimate covers the counted unmap
+operations only (``estimate_scope: "unmap"``): the fixed per-folio cost is calibrated on
+swap-out (swap allocation, the zero-fill check, I/O), which a lazyfree folio does not have.
+
 Left out: everything of reclaim that is not `try_to_unmap()` (LRU isolation, swap allocation
 cost, the zero-page check and I/O submission, freeing). Those are the cost model's per-folio
 fixed cost (`simcore.costmodel`).
@@ -104,6 +114,8 @@ class Workload:
     base: int = BASE_ADDR
     first_pfn: int = BASE_PFN
     flush_every: int = FLUSH_EVERY
+    #: "swapout" (memset + MADV_PAGEOUT) or "lazyfree" (memset + MADV_FREE + MADV_PAGEOUT)
+    kind: str = "swapout"
 
     @property
     def folio_pages(self) -> int:
@@ -127,19 +139,34 @@ class Workload:
         c = self.arch.cont_ptes
         return bool(c) and self.folio_pages >= c
 
+    @property
+    def lazyfree(self) -> bool:
+        return self.kind == "lazyfree"
+
     def describe(self) -> str:
         size = (f"{self.size_bytes >> 20} MiB" if self.size_bytes >= 1 << 20
                 else f"{self.size_bytes >> 10} KiB")
-        return (f"{size} of {self.folio_bytes >> 10} KiB folios on "
+        what = "lazyfree (MADV_FREE) " if self.lazyfree else ""
+        return (f"{size} of {what}{self.folio_bytes >> 10} KiB folios on "
                 f"{self.arch.describe()}: {self.nr_folios} folios, {self.nr_ptes} PTEs")
+
+
+#: ``kind`` of `build()`
+KINDS = ("swapout", "lazyfree")
 
 
 def build(size_bytes: int | str, folio_bytes: int | str, arch: str = "arm64",
           page_size: int | None = None, bbml2: bool = False,
-          flush_every: int = FLUSH_EVERY) -> Workload:
-    """Describe the workload; the state is made fresh by every `run()` (`instantiate()`)."""
+          flush_every: int = FLUSH_EVERY, kind: str = "swapout",
+          defer_flush: bool | None = None) -> Workload:
+    """Describe the workload; the state is made fresh by every `run()` (`instantiate()`).
+
+    ``defer_flush`` is the x86 TLB case (None: the profile's default; see `simcore.arch`).
+    """
+    if kind not in KINDS:
+        raise WorkloadError("kind", f"unknown {kind!r} (choose one of {', '.join(KINDS)})")
     size, fsize = parse_size(size_bytes, "size"), parse_size(folio_bytes, "folio")
-    a = get_arch(arch, page_size, bbml2)
+    a = get_arch(arch, page_size, bbml2, defer_flush)
     ps = a.page_size
     if fsize < ps or fsize % ps or (fsize // ps) & (fsize // ps - 1):
         raise WorkloadError("folio", f"{fsize} bytes is not a power-of-two number of "
@@ -160,7 +187,7 @@ def build(size_bytes: int | str, folio_bytes: int | str, arch: str = "arm64",
                             f"{_binary(fsize)} folios with {ps >> 10}K pages")
     if flush_every < 1:
         raise WorkloadError("flush_every", "must be at least 1")
-    return Workload(a, size, fsize, flush_every=flush_every)
+    return Workload(a, size, fsize, flush_every=flush_every, kind=kind)
 
 
 @dataclass
@@ -186,14 +213,15 @@ def instantiate(w: Workload) -> WorkloadState:
     pt = mm.pt
     cont = w.cont
     # memset(): present, writable, dirty, young (and CONT where arm64 folds) — built one page
-    # table at a time, straight into the table lists.
+    # table at a time, straight into the table lists. MADV_FREE then makes them clean and old.
     first_idx = w.base >> pt.shift
+    used = not w.lazyfree
     for k in range(w.nr_ptes):
         key, off = divmod(first_idx + k, pt.ptrs)
         table = pt.tables.get(key)
         if table is None:
             table = pt.tables[key] = [Pte()] * pt.ptrs
-        table[off] = Pte(PRESENT, w.first_pfn + k, True, True, True, False, False, cont)
+        table[off] = Pte(PRESENT, w.first_pfn + k, True, used, used, False, False, cont)
     mm.counters[MM_ANONPAGES] = w.nr_ptes
     mm.counters[MM_SWAPENTS] = 0
     mm.hiwater_rss = w.nr_ptes
@@ -205,9 +233,12 @@ def instantiate(w: Workload) -> WorkloadState:
                   anon_exclusive=[True] * nr,
                   page_mapcount=[1] * nr)
         f.mapcount = nr
-        folio_alloc_swap(f, swap)          # shrink_folio_list(): slots + swap cache ...
-        f.dirty = True                     # ... then folio_mark_dirty()
-        f.refcount = f.expected_refcount()  # nr mappings + 1 (reclaim) + nr (swap cache)
+        if w.lazyfree:                     # MADV_FREE: clean, not swap-backed, no swap slots
+            f.swapbacked = False
+        else:
+            folio_alloc_swap(f, swap)      # shrink_folio_list(): slots + swap cache ...
+            f.dirty = True                 # ... then folio_mark_dirty()
+        f.refcount = f.expected_refcount()  # nr mappings + 1 (reclaim) [+ nr (swap cache)]
         folios.append(f)
     costs = Costs()
     sys = System(arch, folios[0])
@@ -267,8 +298,9 @@ def _record_before(state: WorkloadState, folio: Folio, addr: int) -> dict[str, A
                       "pincount": folio.pincount, "exclusive": folio.exclusive_string(),
                       "page_mapcount": [int(x) for x in folio.page_mapcount]},
             "mms": {mm.name: dict(mm.counters)},
-            "swap_counts": [int(c) for c in state.swap.counts[
-                folio.swap_offset: folio.swap_offset + folio.nr_pages]],
+            "swap_counts": ([0] * folio.nr_pages if folio.swap_offset < 0 else
+                            [int(c) for c in state.swap.counts[
+                                folio.swap_offset: folio.swap_offset + folio.nr_pages]]),
             "np": len(state.sys.ubc.pending), "nf": len(state.sys.ubc.flushed)}
 
 
@@ -295,9 +327,23 @@ def final_consistency(state: WorkloadState) -> list[str]:
     Every slot holds the swap PTE of its own page (offset = folio->swap + i, exclusive marker
     set: every page was exclusive), every slot count is 1, every folio has mapcount 0,
     refcount 1 + nr_pages (reclaim's reference and the swap cache) and no exclusive page left,
-    and the rss counters equal the page table. Only meaningful after a fault-free run.
+    and the rss counters equal the page table. Lazyfree: every slot is none, no swap entry, every
+    folio has mapcount 0, refcount 1 and is still clean and lazyfree. Only meaningful after a
+    fault-free run.
     """
     w = state.workload
+    if w.lazyfree:
+        left = sum(1 for _a, _p in state.mm.pt.items())
+        out = [f"{left} PTEs left, expected none"] if left else []
+        if state.mm.counters[MM_ANONPAGES] or state.mm.counters[MM_SWAPENTS]:
+            out.append(f"rss counters {state.mm.counters}, expected 0")
+        bad = next((i for i, f in enumerate(state.folios)
+                    if f.mapcount or f.refcount != 1 or f.swapbacked or f.dirty), None)
+        if bad is not None:
+            f = state.folios[bad]
+            out.append(f"folio {bad}: mapcount {f.mapcount}, refcount {f.refcount}, "
+                       f"swapbacked {f.swapbacked}, dirty {f.dirty}")
+        return out
     ps = w.arch.page_size
     problems: list[str] = []
     swap_ptes = present = 0
@@ -357,7 +403,8 @@ def run(workload: Workload, mode: str, check_samples: bool = True,
     t2 = time.perf_counter()
     costs = st.costs.as_dict()
     out: dict[str, Any] = {
-        "mode": mode, "arch": w.arch.name, "page_size": w.arch.page_size,
+        "mode": mode, "kind": w.kind, "arch": w.arch.name, "page_size": w.arch.page_size,
+        "tlb": w.arch.tlb_policy,
         "bbml2": w.arch.bbml2, "size_bytes": w.size_bytes, "folio_bytes": w.folio_bytes,
         "nr_folios": w.nr_folios, "nr_ptes": w.nr_ptes, "ok": ok, "costs": costs,
         "seconds": t2 - t1, "build_seconds": t1 - t0,
@@ -369,6 +416,9 @@ def run(workload: Workload, mode: str, check_samples: bool = True,
     if estimate:
         from simcore.costmodel import estimate_ns
 
-        out["estimate_ns"] = estimate_ns(costs, w.arch.name, w.nr_folios,
+        # lazyfree: only the counted unmap work (the fixed cost is swap-out's)
+        out["estimate_ns"] = estimate_ns(costs, w.arch.name,
+                                         0 if w.lazyfree else w.nr_folios,
                                          folio_bytes=w.folio_bytes)
+        out["estimate_scope"] = "unmap" if w.lazyfree else "reclaim"
     return out

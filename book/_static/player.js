@@ -115,7 +115,24 @@
     this.data.presets.forEach(function (p, i) { if (p.key === wanted) self.presetIndex = i; });
     this.build();
     this.loadPreset(this.presetIndex);
+    root.ttuPlayer = this;
   }
+
+  // Show a preset made in the page (a live run, book/_static/live.js): it replaces the preset
+  // with the same key, or is added at the end of the choice, and is shown from its first step.
+  Player.prototype.showPreset = function (preset) {
+    var presets = this.data.presets;
+    var index = presets.length;
+    presets.forEach(function (p, i) { if (p.key === preset.key) index = i; });
+    presets[index] = preset;
+    this.stop();
+    if (this.select.options.length <= index) {
+      this.select.appendChild(el("option", { value: String(index), text: preset.label }));
+    }
+    this.select.options[index].textContent = preset.label;
+    this.select.disabled = presets.length < 2;
+    this.loadPreset(index);
+  };
 
   Player.prototype.build = function () {
     var self = this;

@@ -203,7 +203,7 @@ def explorer_player() -> dict[str, Any]:
                 bugs=("exclusivity-from-head",),
                 description="bug zoo: flags read from page 0 on for PTEs that map pages "
                             "{start} on; sub-batches {runs}; the checker reports {codes}."),
-    ])
+    ], live=True)
 
 
 # -- the live widget ------------------------------------------------------------------------

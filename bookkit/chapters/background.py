@@ -219,10 +219,15 @@ def baseline_player() -> str:
     sb = scenario(4, "swap-backed")
     lazy = scenario(4, "lazyfree")
     nr = 1 << 4
+    system = simcore.from_dict(sb)
+    before = system.folio.exclusive_string()
+    after = simcore.run(system, "baseline").system.folio.exclusive_string()
     title = f"try_to_unmap_one() before the series, on a {size_text(4)} folio (x86_64)"
     return player_html(player_data("background-before", title, [
         _preset("swapbacked-baseline", "swap-backed folio, baseline", sb, "baseline",
-                f"One PTE per loop iteration: every step of the swap path runs {nr} times."),
+                f"One PTE per loop iteration: every step of the swap path runs {nr} times. "
+                f"The folio's pages start as {before} and end as {after}: each share clears "
+                "one page's flag, and its swap PTE keeps the exclusive marker instead."),
         _preset("lazyfree-per-pte", "lazyfree folio, before 2025", lazy, "per-pte",
                 "A clean MADV_FREE folio, unmapped one PTE per iteration as before Barry "
                 "Song's 2025 batching."),
@@ -247,7 +252,7 @@ def explorer_twin() -> str:
                 "sparc64 keeps anon swap-backed folios at one PTE even with the series."),
         _preset("lazyfree-order2", f"{size_text(2)} lazyfree, x86_64, per-pte",
                 scenario(2, "lazyfree"), "per-pte", "The smallest anonymous mTHP."),
-    ]))
+    ], live=True))
 
 
 def mode_counters(order: int = 4, kind: str = "swap-backed",
@@ -260,6 +265,30 @@ def mode_counters(order: int = 4, kind: str = "swap-backed",
 
 def mode_table(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64") -> str:
     return counter_rows(mode_counters(order, kind, arch))
+
+
+def counter_parts(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64",
+                  mode: str = "baseline") -> dict[str, int]:
+    """What the chapter's first counters are made of, for one run (every number from simcore).
+
+    ``ptep_get`` splits into the rmap walk's reads (`page_vma_mapped_walk()` / `check_pte()`)
+    and `try_to_unmap_one()`'s own read, one per loop iteration; ``atomics`` is the sum of the
+    four atomic counters; the refcount left after a complete unmap is the swap cache's (one per
+    page) plus the reference of the reclaimer that isolated the folio.
+    """
+    system = simcore.from_dict(scenario(order, kind, arch))
+    result = simcore.run(system, mode)
+    c, folio = result.costs.as_dict(), result.system.folio
+    cache = folio.nr_pages if folio.swapcache else 0
+    return {"nr": folio.nr_pages, "iterations": c["iterations"], "ptep_get": c["ptep_get"],
+            "own_reads": c["iterations"], "walk_reads": c["ptep_get"] - c["iterations"],
+            "pte_writes": c["pte_writes"], "atomic_mm": c["atomic_mm"],
+            "atomic_mapcount": c["atomic_mapcount"], "atomic_refcount": c["atomic_refcount"],
+            "atomic_swap": c["atomic_swap"],
+            "atomics": c["atomic_mm"] + c["atomic_mapcount"] + c["atomic_refcount"]
+            + c["atomic_swap"],
+            "refcount": folio.refcount, "mapcount": folio.mapcount, "swapcache_refs": cache,
+            "other_refs": folio.refcount - cache}
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -337,7 +337,7 @@ def explorer_twin() -> str:
         _preset("tail-patched", f"{size_text(5)} folio over a PMD boundary, read-only tail",
                 tail, f"The page table cuts the folio at page {(1 << 5) // 2} and the write bit "
                       f"at page {ro}."),
-    ]))
+    ], live=True))
 
 
 def stopper_results(mode: str = "patched") -> dict[str, Any]:

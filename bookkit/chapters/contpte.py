@@ -34,6 +34,7 @@ from bookkit.explorer import Explorer
 from bookkit.frames import player_data, preset
 from bookkit.player import player_html
 from bookkit.scenarios import BASE, PFN, folio_scenario
+from simcore import costmodel
 from simcore.arch import ARM64_CONT_PTES
 from simcore.pte import pte_code
 from simcore.scenario import ScenarioError
@@ -260,7 +261,7 @@ def explorer_player() -> str:
         _preset("offset", "64 KiB folio, 8 pages off alignment (patched)", "patched",
                 "Virtual and physical addresses are not aligned alike: no CONT block, so "
                 "batching saves what it saves on x86.", order=4, offset_pages=8),
-    ]))
+    ], live=True))
 
 
 def live():
@@ -361,4 +362,44 @@ __all__ = [
     "cont_blocks", "cont_ptes",
     "contpte_scenario", "controls", "counters", "counters_figure", "describe", "explorer",
     "explorer_player", "folio_64k", "live", "markdown_table", "view",
+    "TLB_CASES", "tlb_policy_rows", "tlb_policy_table",
 ]
+
+
+# -- round 2: the TLB policy per architecture -----------------------------------------------------
+TLB_CASES = {
+    "arm64 (always deferred)": {"arch": "arm64"},
+    "x86, mm ran on another CPU (deferred)": {"arch": "x86_64"},
+    "x86, one-CPU process (immediate)": {"arch": "x86_64", "defer_flush": False},
+}
+
+
+def tlb_policy_rows() -> list[dict[str, Any]]:
+    """One 64 KiB folio: the TLB operations of baseline and patched under each policy
+    (`simcore.arch.Arch.tlb_policy`): deferred adds or immediate range flushes."""
+    rows = []
+    for label, knobs in TLB_CASES.items():
+        doc = folio_64k(knobs["arch"])
+        if "defer_flush" in knobs:
+            doc["arch"]["defer_flush"] = knobs["defer_flush"]
+        system = simcore.from_dict(doc)
+        row: dict[str, Any] = {"policy": label}
+        for mode in ("baseline", "patched"):
+            c = simcore.run(system, mode).costs
+            row[f"{mode}: deferred"] = c.tlb_deferred
+            row[f"{mode}: immediate"] = c.tlb_flushes
+        rows.append(row)
+    return rows
+
+
+def tlb_policy_table() -> str:
+    """`tlb_policy_rows()` as a Markdown table."""
+    rows = tlb_policy_rows()
+    return markdown_table(rows, list(rows[0]))
+
+
+def arm64_saving_ms() -> dict[str, float]:
+    """The cost model's arm64 saving for the cover-letter benchmark, in ms: TLB, unfold, total."""
+    saved = costmodel.saving_breakdown("arm64", costmodel.default_calibration())
+    return {"tlb": saved["tlb"] / 1e6, "contpte": saved["contpte"] / 1e6,
+            "total": sum(saved.values()) / 1e6}

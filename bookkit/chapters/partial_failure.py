@@ -204,7 +204,7 @@ def cve_table() -> str:
 
 
 def cve_scenario() -> dict[str, Any]:
-    """Kernel brief §6: 64 KiB MADV_FREE folio, VM_DROPPABLE VMA, last page device-exclusive."""
+    """CVE-2026-63950 (v1 2/9): 64 KiB MADV_FREE folio, VM_DROPPABLE, page 15 device-exclusive."""
     return folio_scenario(order=4, swapbacked=False, droppable=True, device_exclusive=15,
                           name="CVE-2026-63950")
 
@@ -289,7 +289,7 @@ def explorer_player() -> dict[str, Any]:
         p("offset", "no-swap-offset (bug)", "dup_swap", bugs=("no-swap-offset",),
           desc="bug zoo: every swap PTE of a sub-batch names the sub-batch's first slot; the "
                "checker reports {codes}."),
-    ])
+    ], live=True)
 
 
 def cve_player() -> dict[str, Any]:
@@ -423,3 +423,25 @@ def explorer() -> Explorer:
     return Explorer(controls(), build, modes=MODES,
                     counters=("ok", "iterations", "dup_calls", "put_swap_calls", "violations"),
                     view=view)
+
+
+# -- round 2: when does the batched path raise the swap counts? -----------------------------------
+SWAP_DUP_LABELS = {"sub-batch": "per sub-batch (simcore's default, INFERRED)",
+                   "batch": "once for the whole batch (INFERRED)"}
+
+
+def dup_unit_rows(page: int = FAULT_PAGE, exclusive: str = PATTERN) -> list[dict[str, Any]]:
+    """The same dup failure under the two readings of v4 12/12 (`simcore.unmap`'s
+    ``swap_dup``), side by side: what ends up swapped out, restored and accounted."""
+    system = simcore.from_dict(scenario("dup_swap", page, exclusive))
+    rows = []
+    for unit, label in SWAP_DUP_LABELS.items():
+        r = simcore.run(system, "patched", trace=True, snapshots=False, swap_dup=unit)
+        o = outcome(r)
+        rows.append({"swap counts raised": label,
+                     "swapped out": _ranges(o["swapped"]),
+                     "restored": _ranges(o["present"]),
+                     "folio_dup_swap() calls": r.costs.dup_calls,
+                     "mapcount": o["mapcount"], "refcount": o["refcount"],
+                     "violations": len(o["violations"])})
+    return rows

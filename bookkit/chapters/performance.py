@@ -55,6 +55,41 @@ STACK_STYLE = {
 }
 
 
+#: Barry Song's 2025 RFC, "mm: make try_to_unmap_one support batched unmap for anon large
+#: folios" (https://lore.kernel.org/r/20250513084620.58231-1-21cnbao@gmail.com): the same
+#: benchmark, five runs each without and with his exclusive-only batching, in ns as printed.
+#: The mail does not name the machine.
+BARRY_RFC_NS = {
+    "baseline": (1337334000, 1340471008, 1385718992, 1366070000, 1347834992),
+    "patched": (698178000, 708570000, 693884000, 693366000, 690790000),
+}
+
+
+def barry_rfc() -> dict[str, float]:
+    """Mean times (ms) and speed-up of Barry Song's 2025 RFC measurement."""
+    mean = {m: sum(v) / len(v) / 1e6 for m, v in BARRY_RFC_NS.items()}
+    return {"baseline_ms": mean["baseline"], "patched_ms": mean["patched"],
+            "speedup": mean["baseline"] / mean["patched"], "runs": len(BARRY_RFC_NS["baseline"])}
+
+
+def x86_tlb_mode(cal=None) -> str:
+    """How the calibration's x86 counters flush the TLB: 'deferred', 'immediate' or 'mixed'."""
+    cal = cal or cm.default_calibration()
+    c = cal.counters["x86_64"]["baseline"]
+    deferred, flushes = c.get("tlb_deferred", 0), c.get("tlb_flushes", 0)
+    if deferred and not flushes:
+        return "deferred"
+    if flushes and not deferred:
+        return "immediate"
+    return "mixed"
+
+
+def largest_saving_group(arch: str, cal=None) -> str:
+    """The counter group that carries the largest part of the model's saving on ``arch``."""
+    saved = cm.saving_breakdown(arch, cal or cm.default_calibration())
+    return STACK_LABELS.get(max(saved, key=saved.get), max(saved, key=saved.get))
+
+
 def size_bytes(text: str) -> int:
     return parse_size(text)
 
@@ -459,3 +494,33 @@ def live():
 
     ex = explorer()
     return ex, Live(ex.widget, static_twin)
+
+
+# -- round 2: the x86 TLB case and the lazyfree workload ------------------------------------------
+def x86_tlb_rows() -> list[dict[str, Any]]:
+    """The two readings of the cover letter's x86 run side by side (`cm.x86_tlb_table()`)."""
+    labels = {"defer": "deferred (the mm ran on another CPU)",
+              "immediate": "immediate (a one-CPU process)"}
+    return [{"x86 TLB case": labels[r["x86_tlb"]],
+             "TLB operations, vanilla": f"{r['tlb_ops_vanilla']:,}",
+             "fitted scale of the operation weights": f"{r['ops_scale']:.3f}",
+             "unmap share of the vanilla time": f"{100 * r['unmap_share_vanilla']:.1f} %",
+             "predicted speed-up, 64 KiB": f"{r['speedup_64k']:.3f}×",
+             "predicted speed-up, 1 MiB": f"{r['speedup_1024k']:.3f}×"}
+            for r in cm.x86_tlb_table()]
+
+
+def lazyfree_rows(arch: str = "arm64") -> list[dict[str, Any]]:
+    """The model's lazyfree batching gain beside Barry Song's measurement
+    (`cm.lazyfree_comparison()`)."""
+    c = cm.lazyfree_comparison(arch)
+    return [
+        {"": "measured, whole MADV_PAGEOUT (median of 6)",
+         "before batching": f"{c['measured_ms_before']:.1f} ms",
+         "after": f"{c['measured_ms_after']:.1f} ms",
+         "saved per folio": f"{c['measured_saving_us_per_folio']:.1f} µs"},
+        {"": f"model ({arch} weights), unmap work only",
+         "before batching": f"{c['model_unmap_ms_per_pte']:.2f} ms",
+         "after": f"{c['model_unmap_ms_batched']:.2f} ms",
+         "saved per folio": f"{c['model_saving_us_per_folio']:.1f} µs"},
+    ]

@@ -179,7 +179,7 @@ def explorer_player() -> dict[str, Any]:
                 pages="half",
                 description="bug zoo sparc-batch-adi, second half not exclusive: "
                             "{adi_tag_saves} tag saves, {unsaved} pages lost."),
-    ])
+    ], live=True)
 
 
 # -- the live widget ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from simcore import exercises
+from classroom import exercises
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "_build" / "student"

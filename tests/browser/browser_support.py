@@ -141,19 +141,20 @@ class Watch:
 AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
 
 
-def run_axe(page, axe_path: Path) -> list[dict]:
-    """axe-core's violations on ``page`` (every impact), as plain dicts."""
+def run_axe(page, axe_path: Path, within: str | None = None) -> list[dict]:
+    """axe-core's violations on ``page`` (every impact), as plain dicts; ``within``: a CSS
+    selector to scan only that part of the page."""
     page.add_script_tag(path=str(axe_path))
     return page.evaluate(
-        """async (options) => {
-             const r = await axe.run(document, options);
+        """async ([options, within]) => {
+             const r = await axe.run(within || document, options);
              return r.violations.map(v => ({
                id: v.id, impact: v.impact, help: v.help,
                nodes: v.nodes.map(n => ({target: n.target.join(' '),
                                          html: n.html.slice(0, 160),
                                          summary: (n.failureSummary || '').slice(0, 300)}))}));
            }""",
-        AXE_OPTIONS,
+        [AXE_OPTIONS, within],
     )
 
 

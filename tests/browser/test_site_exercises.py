@@ -1,7 +1,7 @@
 """The client-side answer checks of every exercise on the site, in Chromium.
 
 Each ``.ttu-exercise`` box is ``ex-<topic>-<seed>-<difficulty>``; the test regenerates the
-instance with ``simcore.exercises.generate`` and, in the page: the right answer (typed, then
+instance with ``classroom.exercises.generate`` and, in the page: the right answer (typed, then
 Check) is accepted with "Correct."; a typical wrong answer (the topic's ``wrong_answers``,
 submitted with Enter) is rejected with exactly the message the Python checker gives; input that
 does not parse gets the "could not read that" message. The box's check data must also be what
@@ -33,8 +33,8 @@ def test_every_page_with_an_exercise_is_tested(site):
 
 def _typical_wrong(inst) -> str:
     """The first of the topic's typical wrong answers that the page has a hint for."""
-    from simcore import exercises
-    from simcore.exercises.client import normalize, spec_for
+    from classroom import exercises
+    from classroom.exercises.client import normalize, spec_for
 
     spec = spec_for(inst)
     right = normalize(spec, inst.answer)
@@ -61,8 +61,8 @@ def _submit(box, text: str, expected_message: str, press_enter: bool = False) ->
 
 @pytest.mark.parametrize("page_path", EXERCISE_PAGES)
 def test_exercise_checks_accept_right_and_reject_wrong(open_page, page_path):
-    from simcore import exercises
-    from simcore.exercises.client import client_check_data, normalize, spec_for
+    from classroom import exercises
+    from classroom.exercises.client import client_check_data, normalize, spec_for
 
     page, watch = open_page(page_path)
     boxes = page.locator(".ttu-exercise")
@@ -96,13 +96,20 @@ def test_exercise_checks_accept_right_and_reject_wrong(open_page, page_path):
             got = _submit(box, garbage, data["malformed"])
             if got["result"] != "wrong":
                 problems.append(f"{where}: unreadable input gave {got}")
+
+        # hostile input (issue 9) used to expand 10^11 pages or repetitions and freeze the tab
+        for hostile in ("1x99999999999", "swap=0-99999999999", "9" * 5000, "1x999999999"):
+            assert normalize(spec_for(inst), hostile) is None
+            got = _submit(box, hostile, data["malformed"])
+            if got["result"] != "wrong":
+                problems.append(f"{where}: hostile input {hostile[:20]!r} gave {got}")
     assert not problems, "\n".join(problems)
     watch.assert_clean()
 
 
 def test_exercise_checks_work_over_plain_http_from_another_host(browser, site):
     """A class server without TLS: http://book.test/ (not a secure context)."""
-    from simcore import exercises
+    from classroom import exercises
 
     port = site.url.rsplit(":", 1)[1]
     other = browser.browser_type.launch(

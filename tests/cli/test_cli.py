@@ -7,7 +7,6 @@ Most tests call `simcore.cli.main(argv)` in-process (the ``cli`` fixture); a few
 from __future__ import annotations
 
 import copy
-import io
 import json
 import subprocess
 import sys
@@ -163,25 +162,44 @@ def test_workload_small(cli):
     assert r.code == 0 and "patched" in r.out and "baseline" not in r.out
 
 
-def test_hw_and_grade_are_delegated(monkeypatch):
-    seen = []
+def test_tlb_flag_chooses_the_x86_case(cli):
+    """x86 arch_tlbbatch_should_defer() (arch/x86/include/asm/tlbflush.h) defers only for an
+    mm that ran on another CPU; arm64 always defers, sparc64 has no batched flush: ``--tlb``
+    is x86's choice and refused elsewhere with one line."""
+    obj = json.loads(cli("run", PARTIAL, "--mode", "baseline", "--tlb", "immediate",
+                         "--json").out)
+    assert obj["arch"]["defer_flush"] is False and obj["costs"]["tlb_flushes"] == 10
+    obj = json.loads(cli("run", PARTIAL, "--mode", "baseline", "--tlb", "defer", "--json").out)
+    assert obj["costs"]["tlb_deferred"] == 10 and obj["costs"]["tlb_flushes"] == 0
+    r = cli("run", EXAMPLES / "contpte.json", "--tlb", "immediate")
+    assert r.code == 2
+    assert r.err == "simcore: --tlb: only x86_64 has a choice (arm64 always defers)\n"
+    r = cli("workload", "--size", "1M", "--arch", "sparc64", "--folio", "64K", "--tlb", "defer")
+    assert r.code == 2 and r.err.startswith("simcore: --tlb: only x86_64 has a choice")
+    r = cli("workload", "--size", "1M", "--arch", "x86_64", "--tlb", "immediate", "--json")
+    obj = json.loads(r.out)
+    assert obj["modes"]["baseline"]["tlb"] == "immediate"
+    assert obj["modes"]["baseline"]["costs"]["tlb_flushes"] == 256
 
-    class FakeHomework:
-        @staticmethod
-        def main(argv, out=None, err=None):
-            seen.append(list(argv))
-            out.write("fake homework\n")
-            return 3
 
-    monkeypatch.setitem(sys.modules, "simcore.homework", FakeHomework)
-    import simcore
+def test_workload_lazyfree(cli):
+    """``--kind lazyfree``: MADV_FREE then MADV_PAGEOUT (Barry Song's 2025 benchmark shape);
+    the estimate covers the unmap work only."""
+    r = cli("workload", "--size", "1M", "--folio", "64K", "--kind", "lazyfree")
+    assert r.code == 0 and "lazyfree (MADV_FREE)" in r.out and "unmap estimate (ms)" in r.out
+    obj = json.loads(cli("workload", "--size", "1M", "--kind", "lazyfree", "--json").out)
+    assert obj["modes"]["per-pte"]["costs"]["iterations"] == 256
+    assert obj["modes"]["baseline"]["costs"]["iterations"] == 16
+    r = cli("workload", "--kind", "free")
+    assert r.code == 2 and r.err.startswith("simcore: --kind: invalid choice")
 
-    monkeypatch.setattr(simcore, "homework", FakeHomework, raising=False)
-    out = io.StringIO()
-    assert cli_module.main(["hw", "new", "--seed", "7"], out=out) == 3
-    assert cli_module.main(["grade", "answers.json", "--json"], out=out) == 3
-    assert out.getvalue() == "fake homework\n" * 2
-    assert seen == [["hw", "new", "--seed", "7"], ["grade", "answers.json", "--json"]]
+
+def test_hw_and_grade_point_to_the_classroom_package(capsys):
+    """simcore does not import classroom: the moved commands say where they went."""
+    for argv in (["hw", "batches", "-s", "7"], ["grade", "answers.csv"]):
+        assert cli_module.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"python -m classroom {argv[0]}" in err
 
 
 # -- bad input: one line on stderr naming the field or flag, exit 2 ------------------------------
@@ -287,9 +305,11 @@ def test_help_exits_0(capsys):
     assert "--mode" in capsys.readouterr().out
 
 
-def test_hw_reaches_the_real_homework_module(cli):
-    r = cli("hw", "--help")
-    assert r.code == 0
+def test_simcore_never_imports_classroom():
+    """Arrows point down: book -> bookkit/classroom -> simcore."""
+    code = ("import sys, simcore, simcore.cli, simcore.api; "
+            "sys.exit(any(m.split('.')[0] == 'classroom' for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120).returncode == 0
 
 
 # -- real processes -------------------------------------------------------------------------------

@@ -142,14 +142,14 @@ def test_hand_checked_partial_failure():
     assert not any(p["write"] for p in g["ptes"][4:])
     assert g["folio"]["mapcount"] == 12 and g["folio"]["refcount"] == 29
     assert g["folio"]["exclusive"] == "NNNN" + "N" * 8 + "EEEE"
-    assert g["swap_counts"] == [1] * 4 + [0] * 12
+    assert g["swap_counts"] == [1] * 4 + [0] * 5 + [62] + [0] * 6    # 62 held elsewhere
     assert g["mms"]["task"] == {"MM_ANONPAGES": 12, "MM_SWAPENTS": 4}
     assert (g["costs"]["rmap_calls"], g["costs"]["pte_writes"]) == (1, 32)
     assert g["violations"] == []
     b = _golden("partial_failure", "baseline")
     assert [p["kind"] for p in b["ptes"]] == ["swap"] * 9 + ["present"] * 7
     assert (b["folio"]["mapcount"], b["folio"]["refcount"]) == (7, 24)
-    assert b["swap_counts"] == [1] * 9 + [0] * 7
+    assert b["swap_counts"] == [1] * 9 + [62] + [0] * 6
 
 
 def test_hand_checked_contpte_and_cve():

@@ -270,17 +270,12 @@ def test_workload_is_bounded_and_names_the_flag(cli, what):
 
 
 # -- Ctrl-C and a closed pipe ------------------------------------------------------------------
-@pytest.mark.parametrize("command", ["run", "compare", "check", "workload", "hw"])
+@pytest.mark.parametrize("command", ["run", "compare", "check", "workload"])
 def test_ctrl_c_in_process_is_one_line_and_130(cli, monkeypatch, command):
     def interrupt(*_a, **_k):
         raise KeyboardInterrupt
 
-    if command == "hw":
-        import simcore.homework
-
-        monkeypatch.setattr(simcore.homework, "main", interrupt)
-    else:
-        monkeypatch.setitem(cli_module.COMMANDS, command, interrupt)
+    monkeypatch.setitem(cli_module.COMMANDS, command, interrupt)
     r = cli(command, EXAMPLES / "fork.json") if command != "workload" else cli(command)
     assert (r.code, r.out, r.err) == (130, "", "simcore: interrupted\n")
 

@@ -41,11 +41,12 @@ def test_every_object_rejects_unknown_fields():
 
 def test_the_schema_names_the_design_fields():
     d = SCHEMA["$defs"]
-    assert set(SCHEMA["properties"]) == {"schema", "name", "description", "arch", "folio", "mms",
-                                         "ptes", "faults"}
+    assert set(SCHEMA["properties"]) == {"schema", "name", "description", "caller", "arch",
+                                         "folio", "mms", "ptes", "faults"}
     assert set(d["arch"]["properties"]) == {"name", "page_size", "bbml2", "defer_flush", "adi"}
     assert set(d["folio"]["properties"]) == {"order", "pfn", "swapbacked", "dirty", "exclusive",
-                                             "pinned", "extra_refs", "swapcache"}
+                                             "pinned", "extra_refs", "swapcache",
+                                             "swap_refs_elsewhere"}
     assert set(d["pte_run"]["properties"]) == {"mm", "addr", "page", "nr", "kind", "write",
                                                "dirty", "young", "soft_dirty", "uffd_wp", "cont",
                                                "exclusive"}
@@ -63,11 +64,12 @@ def test_examples_are_valid(example):
 def test_every_field_at_once_validates_and_builds():
     doc = {
         "schema": "simcore.scenario/1", "name": "all fields", "description": "every field",
-        "arch": {"name": "arm64", "page_size": 4096, "bbml2": True, "defer_flush": False,
+        "caller": "reclaim",
+        "arch": {"name": "x86_64", "page_size": 4096, "bbml2": False, "defer_flush": False,
                  "adi": False},
         "folio": {"order": 4, "pfn": 4096, "swapbacked": True, "dirty": False,
                   "exclusive": "EEEENNNNNNNNNNNN", "pinned": False, "extra_refs": 1,
-                  "swapcache": True},
+                  "swapcache": True, "swap_refs_elsewhere": [0] * 9 + [62] + [0] * 6},
         "mms": [{"name": "a", "vmas": [{"start": "0x10000", "end": 0x30000, "locked": False,
                                         "droppable": False}]},
                 {"name": "b", "vmas": [{"start": "65536", "end": "0x20000"}]}],
@@ -85,7 +87,7 @@ def test_every_field_at_once_validates_and_builds():
     }
     validate(doc)
     sys = from_dict(doc)
-    assert sys.arch.bbml2 and not sys.arch.defer_flush
+    assert not sys.arch.bbml2 and not sys.arch.defer_flush and sys.arch.tlb_policy == "immediate"
     for mode in MODES:
         assert run(sys, mode).violations == []
 
@@ -96,7 +98,8 @@ MESSAGES = [
     ({"folio": {"exclusive": "EEX"}}, "folio.exclusive: 'EEX' does not match '^[EN]+$'"),
     ({"folio": {"order": 10}}, "folio.order: 10 is greater than the maximum of 9"),
     ({"folio": {"colour": "red"}}, "folio.colour: unknown field (allowed: dirty, exclusive, "
-                                   "extra_refs, order, pfn, pinned, swapbacked, swapcache)"),
+                                   "extra_refs, order, pfn, pinned, swap_refs_elsewhere, "
+                                   "swapbacked, swapcache)"),
     ({"arch": {"name": "arm64", "granule": 4096}}, "arch.granule: unknown field"),
     ({"arch": {"page_size": 4096}}, "arch.name: required field is missing"),
     ({"arch": {"name": "arm64", "page_size": 12288}},

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from simcore.swap import SWAP_MAP_MAX
+
 REGION = 0x7F0000000000      # aligned to 2^40, so to every PMD size of every profile
 
 ARCH_PROFILES = (
     {"name": "x86_64"},
-    {"name": "x86_64", "defer_flush": False},
+    {"name": "x86_64", "defer_flush": False},      # x86, a one-CPU process: immediate flush
     {"name": "arm64", "page_size": 4096},
     {"name": "arm64", "page_size": 4096, "bbml2": True},
     {"name": "arm64", "page_size": 16384},
@@ -106,7 +108,8 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
     arch = dict(draw(st.sampled_from(weighted)))
     ps = page_size_of(arch)
     pmd = ps // 8 * ps
-    orders = [o for o in (0, 1, 2, 3, 4, 4, 4, 5, 5, 6) if min_order <= o <= max_order]
+    # (order 1 is not an anon mTHP order: from_dict refuses it)
+    orders = [o for o in (0, 2, 3, 4, 4, 4, 5, 5, 6) if min_order <= o <= max_order]
     order = draw(st.sampled_from(orders or [min_order]))
     nr = 1 << order
     pfn = 4096 * draw(st.integers(1, 4))              # a multiple of every CONT_PTES and nr
@@ -130,8 +133,7 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
         vs = draw(st.integers(-2, nr - 1))
         ve = draw(st.integers(max(vs, 0) + 1, nr + 2))
     lo, hi = max(vs, 0), min(ve, nr)
-    droppable = draw(st.booleans()) if not swapbacked else draw(st.sampled_from((False,) * 3
-                                                                                 + (True,)))
+    droppable = draw(st.booleans()) if not swapbacked else False   # VM_DROPPABLE: lazyfree
     is_locked = locked and draw(st.integers(0, 15)) == 0
     cuts = [vs, ve]
     if hi - lo >= 2 and draw(st.integers(0, 3)) == 0:
@@ -207,6 +209,10 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
         for first, n, attrs in _runs({p: a for p, a in side.items() if a["kind"] != "none"}):
             run = {"mm": name, "addr": hex(base + first * ps), "page": first, "nr": n}
             run.update(attrs)
+            if arch["name"] != "x86_64":       # no HAVE_ARCH_SOFT_DIRTY on arm64, sparc64
+                run.pop("soft_dirty", None)
+            if arch["name"] == "sparc64":      # no HAVE_ARCH_USERFAULTFD_WP on sparc64
+                run.pop("uffd_wp", None)
             if run["kind"] == "present":
                 del run["kind"]
             ptes.append(run)
@@ -217,6 +223,21 @@ def scenario_docs(draw, *, faults: bool = True, pins: bool = True, extra_refs: b
         flts = draw(st.lists(st.tuples(st.sampled_from(fault_ops),
                                        st.integers(0, nr - 1)), min_size=min_faults,
                              max_size=max(3, min_faults)))
-        if flts:
-            doc["faults"] = [{"op": op, "page": p} for op, p in flts]
+        out = []
+        for op, p in flts:
+            if op == "dup_swap":
+                # folio_dup_swap() fails only on a slot at SWAP_MAP_MAX: move the fault to a
+                # page this unmap dups and let other processes hold the other references
+                mapped = [q for q in range(nr) if any(
+                    side.get(q, {}).get("kind") in ("present", "device_exclusive")
+                    for side in (parent, child))]
+                if not swapbacked or not mapped:
+                    continue
+                p = mapped[p % len(mapped)]
+                named = sum(side.get(p, {}).get("kind") == "swap" for side in (parent, child))
+                refs = folio.setdefault("swap_refs_elsewhere", [0] * nr)
+                refs[p] = SWAP_MAP_MAX - named
+            out.append({"op": op, "page": p})
+        if out:
+            doc["faults"] = out
     return doc

@@ -84,3 +84,26 @@ def test_profiles_are_frozen_values():
     assert a == get_arch("arm64", 16384)
     with pytest.raises(AttributeError):
         a.page_size = 4096  # type: ignore[misc]
+
+
+def test_tlb_policy_per_architecture():
+    """should_defer_flush() (mm/rmap.c) asks arch_tlbbatch_should_defer(): arm64
+    (arch/arm64/include/asm/tlbflush.h) always defers; x86 (arch/x86/include/asm/tlbflush.h)
+    defers only if cpumask_any_but(mm_cpumask(mm), get_cpu()) finds another CPU; sparc64 does
+    not select ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH and its flush_tlb_range() is empty
+    (arch/sparc/include/asm/tlbflush_64.h): one flush per PTE from tlb_batch_add()."""
+    assert get_arch("arm64").tlb_policy == "defer"
+    assert get_arch("x86_64").tlb_policy == "defer"
+    assert get_arch("x86_64", defer_flush=False).tlb_policy == "immediate"
+    assert get_arch("sparc64").tlb_policy == "pte" and not get_arch("sparc64").defer_flush
+    assert "immediate TLB flush" in get_arch("x86_64", defer_flush=False).describe()
+
+
+@pytest.mark.parametrize("name,defer,why", [
+    ("arm64", False, "arm64 always defers"),
+    ("sparc64", True, "sparc64 has no batched unmap TLB flush"),
+])
+def test_tlb_cases_the_kernel_cannot_produce_are_refused(name, defer, why):
+    """Same sources as test_tlb_policy_per_architecture: only x86 has a choice."""
+    with pytest.raises(ArchError, match=f"arch.defer_flush: {why}"):
+        get_arch(name, defer_flush=defer)

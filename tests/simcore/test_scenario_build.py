@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from simcore_testlib import BASE, PS, build, scenario
+from simcore_testlib import BASE, PS, build, codes, run, scenario
 
 import simcore
 from simcore.scenario import ScenarioError, validate
@@ -87,7 +87,8 @@ def test_folio_partially_outside_the_vma():
 
 
 def test_faults_are_registered():
-    s = build(scenario(order=4, faults=[{"op": "dup_swap", "page": 3},
+    s = build(scenario(order=4, swap_refs_elsewhere=[0, 0, 0, 62] + [0] * 12,
+                       faults=[{"op": "dup_swap", "page": 3},
                                         {"op": "pin", "page": 9},
                                         {"op": "arch_unmap_one", "page": 0}]))
     assert s.faults.dup_swap == {3} and s.faults.pin == {9} and s.faults.arch_unmap_one == {0}
@@ -220,3 +221,63 @@ def test_schema_validation_names_the_field():
     bad["folio"]["order"] = 20
     with pytest.raises(ScenarioError, match="^folio.order"):
         validate(bad)
+
+
+# -- inputs the kernel cannot produce (round 2) ---------------------------------------------------
+@pytest.mark.parametrize("patch,field,why", [
+    # arm64 and sparc64 do not select HAVE_ARCH_SOFT_DIRTY (arch/arm64/Kconfig,
+    # arch/sparc/Kconfig); sparc64 does not select HAVE_ARCH_USERFAULTFD_WP
+    ({"arch": {"name": "arm64"}, "pte": {"soft_dirty": True}}, "ptes[0].soft_dirty",
+     "arm64 has no soft-dirty PTE bit"),
+    ({"arch": {"name": "sparc64"}, "pte": {"soft_dirty": True}}, "ptes[0].soft_dirty",
+     "sparc64 has no soft-dirty PTE bit"),
+    ({"arch": {"name": "sparc64"}, "pte": {"uffd_wp": True}}, "ptes[0].uffd_wp",
+     "sparc64 has no uffd-wp PTE bit"),
+    # THP_ORDERS_ALL_ANON (include/linux/huge_mm.h) starts at order 2
+    ({"folio": {"order": 1}}, "folio.order", "1 is not an anonymous mTHP order"),
+    # folio_add_new_anon_rmap() (mm/rmap.c) leaves VM_DROPPABLE folios lazyfree
+    ({"vma": {"droppable": True}}, "mms[0].vmas[0].droppable",
+     "a VM_DROPPABLE mapping's folios are never swap-backed"),
+    # ttu_anon_folio() (mm/rmap.c, 2026): WARN_ON_ONCE(swapbacked != swapcache), keep the folio
+    ({"folio": {"swapcache": False}}, "folio.swapcache",
+     "a swap-backed folio reaches try_to_unmap() only in the swap cache"),
+    # folio_dup_swap() fails only at SWAP_MAP_MAX (mm/swapfile.c)
+    ({"faults": [{"op": "dup_swap", "page": 3}]}, "faults[0]",
+     "folio_dup_swap() fails only when a slot at SWAP_MAP_MAX"),
+    ({"folio": {"swapbacked": False}, "faults": [{"op": "dup_swap", "page": 3}]},
+     "faults[0].op", "dup_swap on a lazyfree folio"),
+    ({"folio": {"swapbacked": False, "swap_refs_elsewhere": 3}},
+     "folio.swap_refs_elsewhere", "a lazyfree folio has no swap slots"),
+    ({"folio": {"swap_refs_elsewhere": [1, 2]}}, "folio.swap_refs_elsewhere",
+     "needs 16 counts"),
+])
+def test_inputs_the_kernel_cannot_produce_are_refused(patch, field, why):
+    doc = scenario(order=patch.get("folio", {}).get("order", 4),
+                   arch=patch.get("arch"), faults=patch.get("faults"))
+    doc["folio"].update(patch.get("folio", {}))
+    nr = 1 << doc["folio"]["order"]
+    doc["mms"][0]["vmas"][0]["end"] = BASE + nr * 8192
+    doc["mms"][0]["vmas"][0].update(patch.get("vma", {}))
+    doc["ptes"][0]["nr"] = nr
+    doc["ptes"][0].update(patch.get("pte", {}))
+    with pytest.raises(ScenarioError) as e:
+        build(doc)
+    text = str(e.value)
+    assert text.startswith(f"{field}: ") and why in text and "\n" not in text
+
+
+def test_a_dup_fault_is_accepted_where_the_slot_can_reach_the_limit():
+    """mm/swapfile.c: a slot named by 61 other swap PTEs reaches SWAP_MAP_MAX (62) with the
+    dup of a page mapped twice (parent and child), so a fault there can fire — on the second
+    dup, not the first."""
+    mms = [{"name": n, "vmas": [{"start": BASE, "end": BASE + 16 * PS}]}
+           for n in ("parent", "child")]
+    ptes = [{"mm": n, "addr": BASE, "page": 0, "nr": 16, "write": False}
+            for n in ("parent", "child")]
+    doc = scenario(order=4, exclusive="N" * 16, mms=mms, ptes=ptes,
+                   swap_refs_elsewhere=[61] + [0] * 15,
+                   faults=[{"op": "dup_swap", "page": 0}])
+    r = run(doc, "baseline")
+    assert not r.ok and not r.violations
+    assert codes(r.system) == "S" * 16 + "R" * 16     # the parent is out; the child fails at once
+    assert r.system.swap_counts()[0] == 62

@@ -11,7 +11,17 @@ from simcore.folio import Folio, folio_mark_dirty, folio_maybe_dma_pinned
 from simcore.mm import MM_ANONPAGES, MM_SWAPENTS, Mm, PageTable, add_mm_counter, update_hiwater_rss
 from simcore.pte import mk_device_exclusive, mk_present
 from simcore.sparc import arch_unmap_one
-from simcore.swap import ENOMEM, SwapDevice, folio_alloc_swap, folio_dup_swap, folio_put_swap
+from simcore.swap import (
+    ENOMEM,
+    SWAP_MAP_MAX,
+    SwapDevice,
+    add_swap_count_continuation,
+    continuation_pages_for,
+    folio_alloc_swap,
+    folio_dup_swap,
+    folio_put_swap,
+    swap_count_capacity,
+)
 from simcore.tlb import TlbUbc, flush_tlb_range, set_tlb_ubc_flush_pending
 
 BASE = 0x7F0000000000
@@ -71,12 +81,40 @@ def test_alloc_dup_put():
 
 
 def test_batched_dup_is_all_or_nothing():
+    """`folio_dup_swap()` (mm/swapfile.c, 2025): ``while (__swap_duplicate() == -ENOMEM) err
+    = add_swap_count_continuation(entry, GFP_ATOMIC)`` — a slot at SWAP_MAP_MAX (0x3e,
+    include/linux/swap.h) needs a continuation page; if that allocation fails the call fails.
+    The batched dup changes nothing then (INFERRED: the classic __swap_duplicate() relied on
+    nr == 1 and did not roll back)."""
     swap = SwapDevice()
     f = Folio(order=3, first_pfn=8)
     folio_alloc_swap(f, swap)
-    assert folio_dup_swap(f, swap, 0, 8, frozenset({5})) == ENOMEM == -12
-    assert list(swap.counts[:8]) == [0] * 8       # nothing changed
-    assert folio_dup_swap(f, swap, 0, 4, frozenset({5})) == 0   # fault outside the range
+    swap.counts[5] = SWAP_MAP_MAX
+    assert folio_dup_swap(f, swap, 0, 8, lambda p: p == 5) == ENOMEM == -12
+    assert list(swap.counts[:8]) == [0] * 5 + [62, 0, 0]      # nothing changed
+    assert folio_dup_swap(f, swap, 0, 4, lambda p: True) == 0   # no slot at the limit there
+    assert swap.continuations == 0
+    # the allocation succeeds: one continuation page, the count goes past 62
+    assert folio_dup_swap(f, swap, 4, 4, lambda p: False) == 0
+    assert swap.continuations == 1 and swap.counts[5] == 63
+    assert not swap.at_limit(5)
+
+
+def test_swap_count_needs_a_continuation_only_at_the_limit():
+    """swap_count_continued() / add_swap_count_continuation() (mm/swapfile.c): counts up to
+    SWAP_MAP_MAX fit the swap_map byte; each continuation page adds a base-128 digit
+    (SWAP_CONT_MAX 0x7f), shared by the slots of one swap_map page."""
+    assert swap_count_capacity(0) == 62 and swap_count_capacity(1) == 62 + 127
+    assert continuation_pages_for(62) == 0 and continuation_pages_for(63) == 1
+    swap = SwapDevice(nr_slots=8)
+    swap.counts[0] = 61
+    assert not swap.at_limit(0)
+    swap.counts[0] = 62
+    assert swap.at_limit(0)
+    assert add_swap_count_continuation(swap, 0, fails=True) == ENOMEM and not swap.cont
+    assert add_swap_count_continuation(swap, 0) == 0 and not swap.at_limit(0)
+    swap.counts[3] = 62
+    assert not swap.at_limit(3)           # the same swap_map page: its continuation serves
 
 
 # -- mm ---------------------------------------------------------------------------------------

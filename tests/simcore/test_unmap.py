@@ -6,6 +6,9 @@ Kernel-brief §2.2 (baseline loop), §2.2.1 (anon sub-path), §2.7 (batched path
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from simcore_testlib import BASE, PS, batches, build, codes, run, scenario, sub_batches
 
@@ -14,6 +17,7 @@ from simcore.bugs import BugError
 from simcore.unmap import ModeError
 
 MODES = ("per-pte", "baseline", "patched")
+EXAMPLES = Path(__file__).resolve().parents[2] / "simcore" / "examples"
 
 
 def _mm(r, name="task"):
@@ -175,12 +179,39 @@ def test_lazyfree_extra_reference_keeps_it_without_marking_swapbacked():
 
 # -- other paths ------------------------------------------------------------------------------
 def test_vm_locked_keeps_the_folio():
+    """try_to_unmap_one() (mm/rmap.c, 2026): in a VM_LOCKED VMA (no TTU_IGNORE_MLOCK from
+    reclaim) every PTE is counted, ``ret = false``, and only when ``ptes == pvmw.nr_pages``
+    (and no PVMW_PGTABLE_CROSSED) mlock_vma_folio(); nothing is unmapped."""
     doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + 16 * PS, "locked": True}])
     for mode in MODES:
         r = run(doc, mode)
         assert not r.ok and not r.violations
         assert r.system.folio.mlocked and codes(r.system) == "W" * 16
-        assert r.costs.iterations == 1 and r.costs.batches == 0
+        assert r.costs.iterations == 16 and r.costs.batches == 0   # walked to the end
+        assert [e.fn for e in r.trace.of_kind("fail")] == ["mlock_vma_folio"]
+
+
+def test_vm_locked_partial_mapping_is_not_mlocked():
+    """Same source: a folio only partly mapped in the VM_LOCKED VMA is not mlocked (the walk
+    ends with ptes != nr_pages), and the rmap walk stops there (returns false)."""
+    doc = scenario(order=4, vmas=[{"start": BASE + 4 * PS, "end": BASE + 16 * PS,
+                                   "locked": True}],
+                   ptes=[{"mm": "task", "addr": BASE + 4 * PS, "page": 4, "nr": 12}])
+    for mode in MODES:
+        r = run(doc, mode)
+        assert not r.ok and not r.violations and not r.system.folio.mlocked
+        assert r.costs.iterations == 12 and codes(r.system) == "W" * 12
+
+
+def test_vm_locked_across_a_page_table_is_not_mlocked():
+    """Same source: all PTEs counted, but PVMW_PGTABLE_CROSSED: the PTL covered only part of
+    them, so no mlock_vma_folio()."""
+    doc = scenario(order=4, vmas=[{"start": BASE, "end": BASE + (2 << 20), "locked": True}],
+                   ptes=[{"mm": "task", "addr": BASE + (1 << 21) - 8 * PS, "page": 0,
+                          "nr": 16}])
+    doc["mms"][0]["vmas"] = [{"start": BASE, "end": BASE + (4 << 20), "locked": True}]
+    r = run(doc)
+    assert not r.ok and not r.system.folio.mlocked and r.costs.iterations == 16
 
 
 def test_device_exclusive_entry_is_swapped_out_without_tlb_work():
@@ -279,3 +310,134 @@ def test_two_pin_faults_in_one_unit_both_fire():
         assert r.system.folio.pincount == 2, m
         assert sorted(x["page"] for x in r.system.faults.fired) == [1, 2]
     assert res["patched"].system.final_state() == res["baseline"].system.final_state()
+
+
+# -- round 2: what the 2026 sources say ----------------------------------------------------------
+def _split_vmas(listed_high_first: bool):
+    # one 64 KiB folio in a VMA split at page 8 by mlock()/mprotect() (flags differ, PTEs not)
+    vmas = [{"start": BASE, "end": BASE + 8 * PS}, {"start": BASE + 8 * PS, "end": BASE + 16 * PS}]
+    ptes = [{"mm": "task", "addr": BASE, "page": 0, "nr": 8},
+            {"mm": "task", "addr": BASE + 8 * PS, "page": 8, "nr": 8}]
+    if listed_high_first:
+        vmas, ptes = vmas[::-1], ptes[::-1]
+    return scenario(order=4, vmas=vmas, ptes=ptes)
+
+
+@pytest.mark.parametrize("high_first", [False, True])
+def test_rmap_walk_visits_vmas_by_vm_pgoff_not_listing_order(high_first):
+    """rmap_walk_anon() (mm/rmap.c, 2026): anon_rmap_tree_foreach() walks the anon_vma
+    interval tree in increasing vm_pgoff, so a split VMA is visited low address first,
+    whatever order the scenario lists its PTE runs in."""
+    r = run(_split_vmas(high_first))
+    assert r.ok and batches(r) == [("task", 0, 8), ("task", 8, 8)]
+
+
+def test_rmap_walk_stops_at_the_first_failing_vma_in_pgoff_order():
+    """rmap_walk_anon(): ``if (!rwc->rmap_one(...)) break;`` — a failure in the low VMA
+    (listed second here) leaves the high VMA unvisited."""
+    doc = _split_vmas(True)
+    doc["folio"]["pinned"] = True              # every exclusive page's share fails (-EBUSY)
+    r = run(doc)
+    assert not r.ok and batches(r) == [("task", 0, 8)]
+    assert codes(r.system) == "W" * 16
+
+
+def test_fork_order_breaks_ties_parent_first():
+    """anon_vma_fork() → anon_vma_clone() inserts the child's avc after the parent's with the
+    same vm_pgoff (an interval tree keeps equal keys in insertion order): the declared mm
+    order is fork order."""
+    mms = [{"name": "child", "vmas": [{"start": BASE, "end": BASE + 16 * PS}]},
+           {"name": "parent", "vmas": [{"start": BASE, "end": BASE + 16 * PS}]}]
+    ptes = [{"mm": m, "addr": BASE, "page": 0, "nr": 16, "write": False}
+            for m in ("parent", "child")]
+    r = run(scenario(order=4, exclusive="N" * 16, mms=mms, ptes=ptes))
+    assert [b[0] for b in batches(r)] == ["child", "parent"]
+
+
+def test_walk_ends_once_the_folio_is_unmapped():
+    """try_to_unmap()'s rmap_walk_control has ``.done = folio_not_mapped``: after the VMA that
+    held the last mapping, later VMAs (here one holding only swap PTEs) are not walked."""
+    mms = [{"name": "a", "vmas": [{"start": BASE, "end": BASE + 16 * PS}]},
+           {"name": "b", "vmas": [{"start": BASE, "end": BASE + 16 * PS}]}]
+    ptes = [{"mm": "a", "addr": BASE, "page": 0, "nr": 16, "write": False},
+            {"mm": "b", "addr": BASE, "page": 0, "nr": 16, "kind": "swap"}]
+    r = run(scenario(order=4, exclusive="N" * 16, mms=mms, ptes=ptes))
+    assert r.ok and not r.violations
+    assert [e.mm for e in r.trace.of_kind("start") if e.fn == "try_to_unmap_one"] == ["a"]
+
+
+@pytest.mark.parametrize("mode,extra_ref,dirty,swapbacked_after", [
+    ("per-pte", True, False, True),      # before 2025: an extra reference also set it
+    ("baseline", True, False, False),    # since Barry Song's v4 1/4: only a redirtied folio
+    ("patched", True, False, False),
+    ("per-pte", False, True, True),
+    ("baseline", False, True, True),
+])
+def test_lazyfree_failure_sets_swapbacked_by_the_rule_of_the_mode(mode, extra_ref, dirty,
+                                                                   swapbacked_after):
+    """Barry Song, "mm: Set folio swapbacked iff folios are dirty in try_to_unmap_one" (v4 1/4,
+    2025-02-14): before it, try_to_unmap_one() called folio_set_swapbacked() on any failure to
+    drop a lazyfree folio (unless VM_DROPPABLE); after it (ttu_anon_lazyfree_folio() in the
+    2026 mm/rmap.c) only when the folio is dirty."""
+    doc = scenario(order=4, swapbacked=False, dirty=dirty, extra_refs=1 if extra_ref else 0)
+    r = run(doc, mode)
+    assert not r.ok and not r.violations
+    assert r.system.folio.swapbacked is swapbacked_after
+    assert codes(r.system) == "W" * 16
+
+
+def test_lazyfree_old_rule_spares_a_droppable_vma():
+    """Same commit: VM_DROPPABLE folios are never made swap-backed on failure."""
+    doc = scenario(order=4, swapbacked=False, extra_refs=1,
+                   vmas=[{"start": BASE, "end": BASE + 16 * PS, "droppable": True}])
+    r = run(doc, "per-pte")
+    assert not r.ok and not r.system.folio.swapbacked
+
+
+def test_sparc64_flushes_once_per_pte_even_in_a_batch():
+    """sparc64 (arch/sparc/include/asm/tlbflush_64.h: flush_tlb_range() is empty; mm/tlb.c
+    tlb_batch_add() per PTE change): a batched lazyfree folio still costs one TLB flush per
+    PTE, and nothing is deferred."""
+    doc = scenario(order=3, arch={"name": "sparc64"}, swapbacked=False)
+    for mode, batches_ in (("per-pte", 8), ("baseline", 1), ("patched", 1)):
+        r = run(doc, mode)
+        assert r.ok and not r.violations and r.costs.batches == batches_
+        assert (r.costs.tlb_flushes, r.costs.tlb_deferred, r.costs.tlb_pages) == (8, 0, 8)
+
+
+def test_x86_immediate_flush_is_one_range_flush_per_batch():
+    """x86 arch_tlbbatch_should_defer() is false for a one-CPU mm: flush_tlb_range() at once,
+    one per unmap step (live-kernel-notes.md: one flush per PTE on 6.18 for the baseline)."""
+    doc = scenario(order=4, arch={"name": "x86_64", "defer_flush": False})
+    base, pat = run(doc, "baseline"), run(doc, "patched")
+    assert (base.costs.tlb_flushes, base.costs.tlb_deferred) == (16, 0)
+    assert (pat.costs.tlb_flushes, pat.costs.tlb_deferred, pat.costs.tlb_pages) == (1, 0, 16)
+
+
+def test_swap_dup_per_batch_is_the_other_reading_of_v4():
+    """v4 12/12's diff is not readable: raising the swap counts per exclusivity sub-batch
+    (default) or once per batch are both INFERRED. With the dup failing on page 9's slot
+    (at SWAP_MAP_MAX, mm/swapfile.c), per sub-batch pages 0..3 are swapped out; per batch
+    nothing of the batch is."""
+    doc = json.loads((EXAMPLES / "partial_failure.json").read_text())
+    sub = simcore.run(simcore.from_dict(doc), "patched", trace=True)
+    whole = simcore.run(simcore.from_dict(doc), "patched", trace=True, swap_dup="batch")
+    assert not sub.ok and not whole.ok and not sub.violations and not whole.violations
+    assert codes(sub.system) == "XXXX" + "R" * 12
+    assert codes(whole.system) == "R" * 16
+    assert whole.system.swap_counts() == [0] * 9 + [62] + [0] * 6
+    assert whole.costs.dup_calls == 1 and whole.costs.put_swap_calls == 0
+    with pytest.raises(ModeError, match="swap_dup"):
+        simcore.run(simcore.from_dict(doc), "patched", swap_dup="page")
+
+
+def test_a_slot_at_the_limit_gets_a_continuation_when_memory_allows():
+    """folio_dup_swap() → add_swap_count_continuation(entry, GFP_ATOMIC) (mm/swapfile.c): a
+    slot at SWAP_MAP_MAX without an injected allocation failure just gets a continuation page
+    and the unmap succeeds."""
+    doc = scenario(order=2, swap_refs_elsewhere=[62, 0, 0, 0])
+    for mode in MODES:
+        r = run(doc, mode)
+        assert r.ok and not r.violations
+        assert r.system.swap_counts() == [63, 1, 1, 1]
+        assert r.system.swap.continuations == 1

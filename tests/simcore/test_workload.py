@@ -251,3 +251,32 @@ def test_tlb_pending_list_is_drained():
     st = workload.instantiate(w)
     workload.unmap_all(st, "baseline")
     assert st.sys.ubc.pending == [] and not st.sys.ubc.flush_required
+
+
+# -- the lazyfree workload (round 2) --------------------------------------------------------------
+def test_lazyfree_workload_drops_clean_folios_in_one_batch_since_2025():
+    """Barry Song's benchmark shape (memset, MADV_FREE, MADV_PAGEOUT): madvise_free_pte_range()
+    (mm/madvise.c) leaves clean, old, writable PTEs of a lazyfree folio; try_to_unmap_one()
+    drops them (ttu_anon_lazyfree_folio(), mm/rmap.c) one batch per folio since "mm: Support
+    batched unmap for lazyfree large folios during reclamation" (2025), one PTE per iteration
+    before."""
+    w = workload.build(8 * 64 * K, 64 * K, "arm64", kind="lazyfree")
+    runs = {m: workload.run(w, m) for m in ("per-pte", "baseline", "patched")}
+    for m, r in runs.items():
+        assert r["ok"] and not r["consistency"], m
+        assert not any(r["violations_sampled"].values()), m
+        assert r["kind"] == "lazyfree" and r["estimate_scope"] == "unmap"
+        assert r["costs"]["dup_calls"] == 0 and r["costs"]["share_calls"] == 0
+    assert runs["per-pte"]["costs"]["iterations"] == 8 * 16
+    assert runs["baseline"]["costs"] == runs["patched"]["costs"]
+    assert runs["baseline"]["costs"]["iterations"] == 8
+    assert runs["per-pte"]["estimate_ns"] > runs["baseline"]["estimate_ns"] > 0
+
+
+def test_workload_kind_and_tlb_are_checked():
+    with pytest.raises(workload.WorkloadError, match="kind: unknown"):
+        workload.build(64 * K, 64 * K, "arm64", kind="free")
+    x = workload.build(64 * K, 64 * K, "x86_64", defer_flush=False)
+    assert x.arch.tlb_policy == "immediate"
+    c = workload.counters(x, "baseline")
+    assert (c["tlb_flushes"], c["tlb_deferred"]) == (16, 0)

@@ -1,0 +1,5 @@
+import sys
+
+from kernlab.cli import main
+
+sys.exit(main())
