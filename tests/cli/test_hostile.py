@@ -17,22 +17,16 @@ import sys
 import time
 
 import pytest
-from cli_testlib import EXAMPLES, ROOT
+from cli_testlib import EXAMPLES, ROOT, example_doc, write_scenario
 
 from simcore import cli as cli_module
-from simcore.scenario import MAX_FILE_BYTES, MAX_SLOTS, SCHEMA_PATH, _schema_validator
+from simcore.scenario import MAX_FILE_BYTES, MAX_SLOTS, _schema_validator
 
 COMMANDS = ("check", "run", "compare")
 
 
-def _doc(name="anon_exclusive"):
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
-
-
-def _write(tmp_path, doc, name="s.json"):
-    p = tmp_path / name
-    p.write_text(doc if isinstance(doc, str) else json.dumps(doc))
-    return p
+_doc = example_doc
+_write = write_scenario
 
 
 def _one_clean_line(r, expected: str):
@@ -49,40 +43,6 @@ def _python_m(*argv, **kw):
 
 
 # -- integers are integers, and bounded ------------------------------------------------------
-def _schema_nodes(node, path="#"):
-    if isinstance(node, dict):
-        yield path, node
-        for k, v in node.items():
-            yield from _schema_nodes(v, f"{path}/{k}")
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _schema_nodes(v, f"{path}/{i}")
-
-
-def test_every_schema_number_is_a_bounded_integer():
-    """Generic, so a field added later is held to it: a number in the schema is an integer
-    with a maximum, and an enum or const of numbers says "integer" too (an enum alone lets
-    4096.0 equal 4096)."""
-    schema = json.loads(SCHEMA_PATH.read_text())
-    integers = 0
-    for path, node in _schema_nodes(schema):
-        if node.get("type") == "number" or (isinstance(node.get("type"), list)
-                                            and "number" in node["type"]):
-            pytest.fail(f"{path}: a scenario has no real numbers; use 'integer'")
-        numeric = [v for v in node.get("enum", []) + [node.get("const")]
-                   if isinstance(v, int | float) and not isinstance(v, bool)]
-        if numeric or "minimum" in node or "maximum" in node:
-            assert node.get("type") == "integer", f"{path}: numbers must say 'type': 'integer'"
-        if node.get("type") == "integer":
-            integers += 1
-            assert "maximum" in node or "enum" in node, f"{path}: an integer needs a maximum"
-        if node.get("type") == "array":
-            assert "maxItems" in node, f"{path}: an array needs maxItems"
-        if node.get("type") == "string" and "enum" not in node and "const" not in node:
-            assert "maxLength" in node, f"{path}: a string needs maxLength"
-    assert integers >= 6
-
-
 def test_the_validator_counts_no_float_as_an_integer():
     v = _schema_validator()
     assert v.is_type(4, "integer")
