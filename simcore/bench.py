@@ -297,4 +297,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:            # Ctrl-C: one line, exit 130 (simcore.safeio)
+        from simcore.safeio import interrupted
+
+        sys.exit(interrupted("python -m simcore.bench", sys.stderr))

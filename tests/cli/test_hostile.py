@@ -240,13 +240,17 @@ def test_ctrl_c_in_process_is_one_line_and_130(cli, monkeypatch, command):
     assert (r.code, r.out, r.err) == (130, "", "simcore: interrupted\n")
 
 
-def test_ctrl_c_in_a_real_process():
-    proc = subprocess.Popen([sys.executable, "-m", "simcore", "workload", "--size", "4G"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("argv, prog", [
+    (["simcore", "workload", "--size", "4G"], "simcore"),
+    (["simcore.bench", "--one", "arm64", "patched", "4G", "1"], "python -m simcore.bench"),
+])
+def test_ctrl_c_in_a_real_process(argv, prog):
+    proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     time.sleep(3)                     # past the interpreter's start, inside the simulation
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert (proc.returncode, out, err) == (130, "", "simcore: interrupted\n")
+    assert (proc.returncode, out, err) == (130, "", f"{prog}: interrupted\n")
 
 
 def test_a_closed_pipe_is_no_traceback(tmp_path):
