@@ -22,7 +22,7 @@ from simcore.system import FAULT_OPS, System
 
 SCHEMA_ID = "simcore.scenario/1"
 SCHEMA_PATH = Path(__file__).with_name("schema") / "scenario.schema.json"
-#: A scenario file is at most this big (the examples are 1-3 KB) ...
+#: A scenario file is at most this big (the examples are about 1 KB) ...
 MAX_FILE_BYTES = 1 << 20
 #: ... and nested at most this deep (the schema's deepest field, mms[i].vmas[j].start, is 5).
 MAX_DEPTH = 16
@@ -30,6 +30,7 @@ MAX_DEPTH = 16
 #: mode walks them all; a traced run's states list them all): at most 32 processes sharing a
 #: fully mapped order-9 (2 MiB of 4K pages) folio. ``compare`` of such a scenario takes ~2 s.
 MAX_SLOTS = 32 * 512
+_SLOTS_WHY = f"a scenario has at most {MAX_SLOTS:,} (32 processes mapping a 512-page folio)"
 #: Schema errors looked at before choosing the one to report.
 MAX_ERRORS = 100
 
@@ -138,8 +139,7 @@ def from_dict(doc: dict[str, Any]) -> System:
 
     total = sum(r.get("nr", 1) for r in doc.get("ptes", []))
     if total > MAX_SLOTS:
-        raise ScenarioError(f"ptes: {total:,} PTEs in all; a scenario has at most "
-                            f"{MAX_SLOTS:,} (32 processes mapping a 512-page folio)")
+        raise ScenarioError(f"ptes: {total:,} PTEs in all; {_SLOTS_WHY}")
     bases: dict[tuple[str, int], int] = {}
     mapped_by: dict[int, set[str]] = {}
     for i, r in enumerate(doc.get("ptes", [])):
@@ -208,8 +208,7 @@ def from_dict(doc: dict[str, Any]) -> System:
     slots = sum(min(v.end, base + nr * ps) - max(v.start, base) for v, base in mappings) // ps
     if slots > MAX_SLOTS:
         raise ScenarioError(f"mms: the folio may be mapped at {slots:,} PTE slots of "
-                            f"{len(mappings)} VMAs; a scenario has at most {MAX_SLOTS:,} "
-                            f"(32 processes mapping a 512-page folio)")
+                            f"{len(mappings)} VMAs; {_SLOTS_WHY}")
     for vma, base in mappings:
         sys.map_folio(vma, base)
     if arch.cont_ptes:
