@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from bookkit import render
+from simcore.safeio import one_line
 
 
 class ControlPanel:
@@ -23,7 +24,8 @@ class ControlPanel:
 
     A subclass says what to draw (`draw`) and what to forget when the values make no valid
     input (`forget`); such values raise a ``ValueError`` (simcore's ScenarioError, ArchError,
-    BugError and WorkloadError all are), shown as one line in ``error``, never a traceback.
+    BugError and WorkloadError all are), shown as one line in ``error`` (escaped, at most 300
+    characters: a message may quote what was typed), never a traceback.
     ``last_ms`` is how long the last update took.
     """
 
@@ -54,7 +56,7 @@ class ControlPanel:
         try:
             html = self.draw(self.values())
         except ValueError as e:
-            self.error = str(e).splitlines()[0]
+            self.error = one_line(str(e))
             self.forget()
             self.output.value = render.error_html(self.error)
         else:

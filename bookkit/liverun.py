@@ -68,7 +68,9 @@ def run(text: str, mode: str = "patched", bugs: list[str] | tuple[str, ...] = ()
 
     started = time.perf_counter()
     path = Path(workdir or tempfile.gettempdir()) / SCENARIO_FILE
-    path.write_text(text, encoding="utf-8")
+    # a lone surrogate (a JavaScript string may hold one) is written as the bytes it would be,
+    # which the command line then refuses as "not UTF-8 text" rather than failing here
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
     argv = ["run", str(path), "--mode", mode, *(f"--bug={b}" for b in bugs), "--json"]
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(argv, out=out, err=err)

@@ -1,5 +1,6 @@
 """``python -m simcore``: see `simcore.cli`."""
 
+import os
 import sys
 
 # jsonschema imports the optional `rfc3987_syntax` (pulled in by Jupyter's
@@ -10,7 +11,18 @@ import sys
 if "rfc3987_syntax" not in sys.modules:
     sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
 
-from simcore.cli import main  # noqa: E402
+
+def _main() -> int:
+    try:
+        from simcore.cli import main
+        return main()
+    except KeyboardInterrupt:        # Ctrl-C while importing (main() handles its own)
+        from simcore.safeio import interrupted
+        return interrupted("simcore", sys.stderr)
+    except BrokenPipeError:          # `python -m simcore run F | head -1`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

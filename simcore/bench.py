@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in (args.size, small):
             build(s, FOLIO, "arm64")
     except (UsageError, WorkloadError) as exc:
-        msg = str(exc) if not isinstance(exc, WorkloadError) else f"--size: {exc}"
+        msg = str(exc) if not isinstance(exc, WorkloadError) else f"--size: {exc.problem}"
         print(f"python -m simcore.bench: error: {msg}", file=sys.stderr)
         return 2
     if args.one:
@@ -314,4 +314,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:            # Ctrl-C: one line, exit 130 (simcore.safeio)
+        from simcore.safeio import interrupted
+
+        sys.exit(interrupted("python -m simcore.bench", sys.stderr))

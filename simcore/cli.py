@@ -44,9 +44,13 @@ from typing import Any
 from simcore.arch import ARCH_NAMES, ArchError, get_arch
 from simcore.batch import MODES
 from simcore.bugs import BUGS, BugError, check_bug_names
+from simcore.safeio import SafeWriter, interrupted, one_line
 from simcore.scenario import ScenarioError, from_dict, read
 
 PROG = "simcore"
+#: ``run --trace --json`` carries the state after every event; a run whose states would take
+#: more JSON than this is refused (per-pte on an order-9 folio: 4,099 states, 66 MB).
+MAX_TRACE_JSON = 16_000_000
 #: ``--tlb``: the x86 case of arch_tlbbatch_should_defer() (see simcore.arch).
 TLB_CHOICES = ("defer", "immediate")
 #: Commands that moved to ``python -m classroom`` (simcore never imports classroom).
@@ -202,12 +206,30 @@ def cmd_run(args, out) -> int:
 
     bugs = bug_names(args.bug)
     name, system = load_system(args)
-    result, obj = run_report(system, args.mode, bugs, name=name, trace=args.trace)
+    states = args.trace and args.json
+    if states:
+        check_trace_size(system, args.mode, bugs)
+    result, obj = run_report(system, args.mode, bugs, name=name, trace=args.trace,
+                             snapshots=states)
     if args.json:
         _print_json(obj, out)
     else:
         out.write(format_text(result, name, trace=args.trace) + "\n")
     return 0 if result.ok else 1
+
+
+def check_trace_size(system, mode: str, bugs) -> None:
+    """Refuse a ``--trace --json`` whose states would exceed `MAX_TRACE_JSON` (counted on a
+    run without states, which costs what the report costs anyway)."""
+    from simcore.api import run
+
+    events = len(run(system, mode, bugs, trace=True, snapshots=False).trace)
+    per_state = len(json.dumps({"trace": [{"state": system.snapshot()}]}, indent=2))
+    if events * per_state > MAX_TRACE_JSON:
+        raise UsageError(f"--trace: with --json the {events:,} events would carry about "
+                         f"{events * per_state / 1e6:.0f} MB of states, more than the limit of "
+                         f"{MAX_TRACE_JSON / 1e6:.0f} MB (use --trace without --json, another "
+                         f"--mode or a smaller folio)")
 
 
 def cmd_compare(args, out) -> int:
@@ -259,10 +281,8 @@ def cmd_workload(args, out) -> int:
         field, _, problem = str(e).partition(": ")
         flag = {"arch": "--arch", "arch.page_size": "--page-size", "arch.bbml2": "--bbml2"}
         raise UsageError(f"{flag.get(field, field)}: {problem}") from None
-    except ValueError as e:       # workload.WorkloadError: "size: ..." / "folio: ..."
-        field, _, problem = str(e).partition(": ")
-        raise UsageError(f"--{field}: {problem}" if field in ("size", "folio")
-                         else str(e)) from None
+    except workload.WorkloadError as e:
+        raise UsageError(f"--{e.field}: {e.problem}") from None
     modes = list(dict.fromkeys(args.mode)) if args.mode else list(MODES)
     results = {m: workload.run(w, m) for m in modes}
     if args.json:
@@ -318,9 +338,12 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         return 2
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, out)
+        # what a scenario names (a title, an mm) is printed, so printing is escaped
+        return COMMANDS[args.command](args, SafeWriter(out))
     except (UsageError, ScenarioError) as e:
-        err.write(f"{PROG}: {str(e).splitlines()[0] if str(e) else 'bad input'}\n")
+        err.write(f"{PROG}: {one_line(str(e)) or 'bad input'}\n")
         return 2
     except SystemExit as e:        # --help, --version
         return int(e.code or 0) if not isinstance(e.code, str) else 2
+    except KeyboardInterrupt:
+        return interrupted(PROG, err)

@@ -174,9 +174,14 @@ def caller_info(result: Result) -> dict[str, Any] | None:
 
 
 def run_report(system: System, mode: str = "patched", bugs=(), name: str | None = None,
-               trace: bool = False) -> tuple[Result, dict[str, Any]]:
-    """Run ``system`` traced in ``mode`` and return (result, its JSON object)."""
-    result = run(system, mode, bugs, trace=True, snapshots=trace)
+               trace: bool = False, snapshots: bool | None = None) -> tuple[Result, dict[str, Any]]:
+    """Run ``system`` traced in ``mode`` and return (result, its JSON object).
+
+    With ``trace`` the object holds the events, each with the state after it unless
+    ``snapshots`` is False (the text report prints the events only).
+    """
+    result = run(system, mode, bugs, trace=True, snapshots=trace if snapshots is None
+                 else snapshots)
     return result, to_json(result, name, trace=trace)
 
 

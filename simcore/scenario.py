@@ -9,6 +9,7 @@ whose message is one line naming the field (``ptes[1].page: …``).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,22 @@ from typing import Any
 from simcore.arch import ArchError, get_arch
 from simcore.folio import MAX_ORDER, Folio
 from simcore.pte import mk_device_exclusive, mk_present, mk_swap
+from simcore.safeio import InputError, load_json, read_text
 from simcore.system import FAULT_OPS, System
 
 SCHEMA_ID = "simcore.scenario/1"
 SCHEMA_PATH = Path(__file__).with_name("schema") / "scenario.schema.json"
+#: A scenario file is at most this big (the examples are about 1 KB) ...
+MAX_FILE_BYTES = 1 << 20
+#: ... and nested at most this deep (the schema's deepest field, mms[i].vmas[j].start, is 5).
+MAX_DEPTH = 16
+#: The work a scenario asks for grows with the PTE slots where its folio may be mapped (every
+#: mode walks them all; a traced run's states list them all): at most 32 processes sharing a
+#: fully mapped order-9 (2 MiB of 4K pages) folio. ``compare`` of such a scenario takes ~2 s.
+MAX_SLOTS = 32 * 512
+_SLOTS_WHY = f"a scenario has at most {MAX_SLOTS:,} (32 processes mapping a 512-page folio)"
+#: Schema errors looked at before choosing the one to report.
+MAX_ERRORS = 100
 
 
 class ScenarioError(ValueError):
@@ -30,14 +43,19 @@ def parse_int(value: Any, where: str) -> int:
     """Integers may be written as numbers or as strings ("0x7f0000000000", "4096")."""
     if isinstance(value, bool):
         raise ScenarioError(f"{where}: expected an integer, got {value!r}")
+    number = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str) and len(value) <= 42:
         try:
-            return int(value, 0)
+            number = int(value, 0)
         except ValueError:
             pass
-    raise ScenarioError(f"{where}: expected an integer or a hex string, got {value!r}")
+    if number is None:
+        raise ScenarioError(f"{where}: expected an integer or a hex string, got {_short(value)}")
+    if not 0 <= number < 1 << 64:
+        raise ScenarioError(f"{where}: {_short(value)} is not a 64-bit value (0 .. 2^64-1)")
+    return number
 
 
 def from_dict(doc: dict[str, Any]) -> System:
@@ -119,6 +137,9 @@ def from_dict(doc: dict[str, Any]) -> System:
             mm.add_vma(start, end, locked=v.get("locked", False),
                        droppable=v.get("droppable", False))
 
+    total = sum(r.get("nr", 1) for r in doc.get("ptes", []))
+    if total > MAX_SLOTS:
+        raise ScenarioError(f"ptes: {total:,} PTEs in all; {_SLOTS_WHY}")
     bases: dict[tuple[str, int], int] = {}
     mapped_by: dict[int, set[str]] = {}
     for i, r in enumerate(doc.get("ptes", [])):
@@ -182,9 +203,13 @@ def from_dict(doc: dict[str, Any]) -> System:
         if len(names) > 1 and folio.anon_exclusive[p]:
             raise ScenarioError(f"folio.exclusive: page {p} is mapped by "
                                 f"{', '.join(sorted(names))} and so cannot be exclusive (use N)")
-    for (name, _vid), base in bases.items():
-        mm = sys.mms[name]
-        vma = next(v for v in mm.vmas if id(v) == _vid)
+    mappings = [(next(v for v in sys.mms[name].vmas if id(v) == vid), base)
+                for (name, vid), base in bases.items()]
+    slots = sum(min(v.end, base + nr * ps) - max(v.start, base) for v, base in mappings) // ps
+    if slots > MAX_SLOTS:
+        raise ScenarioError(f"mms: the folio may be mapped at {slots:,} PTE slots of "
+                            f"{len(mappings)} VMAs; {_SLOTS_WHY}")
+    for vma, base in mappings:
         sys.map_folio(vma, base)
     if arch.cont_ptes:
         explicit = any("cont" in r for r in doc.get("ptes", []))
@@ -270,7 +295,13 @@ def _schema_validator():
     except ImportError:  # pragma: no cover - jsonschema is in requirements.txt
         raise ScenarioError("scenario validation needs the 'jsonschema' package "
                             "(pip install jsonschema)") from None
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    # JSON Schema counts 4.0 as an integer; a scenario's integers are indices, counts and
+    # sizes, so here an integer is an int (and, as in JSON Schema, never a bool).
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool))
+    validator = jsonschema.validators.extend(base, type_checker=checker)
+    return validator(json.loads(SCHEMA_PATH.read_text()))
 
 
 def _field(path) -> str:
@@ -304,6 +335,14 @@ def _explain(err, doc: Any) -> str:
         return f"{_field(path)}: must be {err.validator_value!r}, not {_short(err.instance)}"
     if kind == "not" and err.validator_value == {}:
         return f"{_field(path)}: {_not_applicable(path, doc)}"
+    if kind in ("maxItems", "maxLength"):
+        what = "items" if kind == "maxItems" else "characters"
+        return (f"{_field(path)}: {len(err.instance):,} {what}, more than the limit of "
+                f"{err.validator_value:,}")
+    if kind == "type":
+        types = err.validator_value
+        types = " or ".join(map(repr, types)) if isinstance(types, list) else repr(types)
+        return f"{_field(path)}: {_short(err.instance)} is not of type {types}"
     if kind == "enum" and isinstance(err.instance, str | int | float | bool | None):
         choices = ", ".join(repr(c) for c in err.validator_value)
         return f"{_field(path)}: {_short(err.instance)} is not one of {choices}"
@@ -329,38 +368,42 @@ def _not_applicable(path: list, doc: Any) -> str:
 def validate(doc: Any) -> None:
     """Check ``doc`` against the shipped JSON Schema; raise ScenarioError naming the field.
 
-    Of all schema errors the shallowest is reported, as one line such as
+    Of the schema errors (the first `MAX_ERRORS`: a file can hold tens of thousands, each
+    costly to make) the shallowest is reported, as one line such as
     ``ptes[1].nr: -3 is less than the minimum of 1`` or
     ``folio.exclusive: 'EEX' does not match '^[EN]+$'``.
     """
     validator = _schema_validator()
-    errors = sorted(validator.iter_errors(doc),
-                    key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
+    first = itertools.islice(validator.iter_errors(doc), MAX_ERRORS)
+    errors = sorted(first, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
     if errors:
         raise ScenarioError(_explain(errors[0], doc))
 
 
 def parse(text: str, source: str = "scenario") -> dict[str, Any]:
-    """Parse and schema-validate scenario JSON; ScenarioError names ``source`` or the field."""
+    """Parse and schema-validate scenario JSON; ScenarioError names ``source`` or the field.
+
+    Nesting deeper than `MAX_DEPTH` and integers longer than 40 digits are refused before the
+    schema sees them (`simcore.safeio.load_json`).
+    """
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ScenarioError(f"{source}: not valid JSON (line {e.lineno}, column {e.colno}: "
-                            f"{e.msg})") from None
+        doc = load_json(text, source, MAX_DEPTH)
+    except InputError as e:
+        raise ScenarioError(str(e)) from None
     validate(doc)
     return doc
 
 
 def read(path: str | Path) -> dict[str, Any]:
-    """Read, parse and schema-validate a scenario file; ScenarioError names file or field."""
+    """Read, parse and schema-validate a scenario file; ScenarioError names file or field.
+
+    Only a regular file of at most `MAX_FILE_BYTES` bytes of UTF-8 is read
+    (`simcore.safeio.read_text`): a FIFO, ``/dev/zero`` or a directory is refused at once.
+    """
     try:
-        text = Path(path).read_text()
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: cannot read (it is a directory)") from None
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not valid JSON (not UTF-8 text)") from None
+        text = read_text(path, MAX_FILE_BYTES, "scenario file")
+    except InputError as e:
+        raise ScenarioError(str(e)) from None
     return parse(text, str(path))
 
 

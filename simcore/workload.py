@@ -60,18 +60,48 @@ FLUSH_EVERY = 32
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
+#: Peak memory of simulating one mode, per PTE and per folio of the workload: the resident
+#: size measured for 1 GiB of 64 KiB and of 4 KiB folios (tests/simcore/test_workload.py checks
+#: these against tracemalloc). Modes run one after the other, so this is per command too.
+BYTES_PER_PTE = 220
+BYTES_PER_FOLIO = 500
+#: The most memory a workload may ask for: 8 GiB of 64 KiB folios (32 times the cover letter's
+#: 256 MiB; tens of seconds per mode), 2.8 GiB of 4 KiB folios.
+MAX_MEMORY = 512 << 20
+
+
 class WorkloadError(ValueError):
-    """A size or geometry the workload cannot be built with."""
+    """A size or geometry the workload cannot be built with; ``field`` is "size" or "folio"."""
+
+    def __init__(self, field: str, problem: str | None = None) -> None:
+        if problem is None:                  # WorkloadError("size: ...")
+            field, _, problem = field.partition(": ")
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
 
 
-def parse_size(text: str | int) -> int:
-    """"256M", "64K", "2MiB", "4096", 65536 → bytes (binary units)."""
+def parse_size(text: str | int, field: str = "size") -> int:
+    """"256M", "64K", "2MiB", "4096", 65536 → bytes (binary units); errors name ``field``."""
     if isinstance(text, int) and not isinstance(text, bool):
         return text
-    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
+    m = re.fullmatch(r"\s*(\d{1,20})\s*([KMGT]?)(?:i?B)?\s*", str(text), re.IGNORECASE)
     if not m:
-        raise WorkloadError(f"size: cannot read {text!r} (use e.g. 256M, 64K, 2MiB, 4096)")
+        shown = repr(text) if len(str(text)) <= 40 else repr(str(text)[:37]) + "..."
+        raise WorkloadError(field, f"cannot read {shown} (use e.g. 256M, 64K, 2MiB, 4096)")
     return int(m.group(1)) * _UNITS[m.group(2).upper()]
+
+
+def memory_estimate(nr_ptes: int, nr_folios: int) -> int:
+    """Bytes simulating one mode of a workload of this many PTEs and folios takes at peak."""
+    return nr_ptes * BYTES_PER_PTE + nr_folios * BYTES_PER_FOLIO
+
+
+def _binary(nbytes: int) -> str:
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if nbytes >= 1 << shift:
+            return f"{nbytes / (1 << shift):.3g}{unit}"
+    return f"{nbytes}"
 
 
 @dataclass(frozen=True)
@@ -114,8 +144,10 @@ class Workload:
         return self.kind == "lazyfree"
 
     def describe(self) -> str:
+        size = (f"{self.size_bytes >> 20} MiB" if self.size_bytes >= 1 << 20
+                else f"{self.size_bytes >> 10} KiB")
         what = "lazyfree (MADV_FREE) " if self.lazyfree else ""
-        return (f"{self.size_bytes >> 20} MiB of {what}{self.folio_bytes >> 10} KiB folios on "
+        return (f"{size} of {what}{self.folio_bytes >> 10} KiB folios on "
                 f"{self.arch.describe()}: {self.nr_folios} folios, {self.nr_ptes} PTEs")
 
 
@@ -132,22 +164,29 @@ def build(size_bytes: int | str, folio_bytes: int | str, arch: str = "arm64",
     ``defer_flush`` is the x86 TLB case (None: the profile's default; see `simcore.arch`).
     """
     if kind not in KINDS:
-        raise WorkloadError(f"kind: unknown {kind!r} (choose one of {', '.join(KINDS)})")
-    size, fsize = parse_size(size_bytes), parse_size(folio_bytes)
+        raise WorkloadError("kind", f"unknown {kind!r} (choose one of {', '.join(KINDS)})")
+    size, fsize = parse_size(size_bytes, "size"), parse_size(folio_bytes, "folio")
     a = get_arch(arch, page_size, bbml2, defer_flush)
     ps = a.page_size
     if fsize < ps or fsize % ps or (fsize // ps) & (fsize // ps - 1):
-        raise WorkloadError(f"folio: {fsize} bytes is not a power-of-two number of "
+        raise WorkloadError("folio", f"{fsize} bytes is not a power-of-two number of "
                             f"{ps}-byte pages")
     nr = fsize // ps
     if nr.bit_length() - 1 > MAX_ORDER or fsize > a.pmd_size:
-        raise WorkloadError(f"folio: {fsize >> 10} KiB is larger than the model's largest "
+        raise WorkloadError("folio", f"{fsize >> 10} KiB is larger than the model's largest "
                             f"PTE-mapped folio (order {MAX_ORDER}, at most one page table)")
     if size <= 0 or size % fsize:
-        raise WorkloadError(f"size: {size} bytes is not a positive multiple of the folio size "
-                            f"({fsize} bytes)")
+        raise WorkloadError("size", f"{size} bytes is not a positive multiple of the folio "
+                            f"size ({fsize} bytes)")
+    need = memory_estimate(size // ps, size // fsize)
+    if need > MAX_MEMORY:
+        most = MAX_MEMORY // memory_estimate(nr, 1) * fsize
+        raise WorkloadError("size", f"{_binary(size)} of {_binary(fsize)} folios ({size // ps:,} "
+                            f"PTEs) would need about {need >> 20:,} MiB to simulate; the limit "
+                            f"is {MAX_MEMORY >> 20} MiB: at most {most >> 20}M of "
+                            f"{_binary(fsize)} folios with {ps >> 10}K pages")
     if flush_every < 1:
-        raise WorkloadError("flush_every: must be at least 1")
+        raise WorkloadError("flush_every", "must be at least 1")
     return Workload(a, size, fsize, flush_every=flush_every, kind=kind)
 
 

@@ -98,6 +98,21 @@ def test_bad_flags_name_the_flag(tmp_path):
     assert liverun.run("{", "patched", workdir=tmp_path)["field"] == "scenario.json"
 
 
+@pytest.mark.parametrize("text, error", [
+    ("\ud800", "scenario.json: not UTF-8 text (byte 0 is 0xed)"),
+    ("[" * 5000, "scenario.json: JSON nested too deeply"),
+    ("x" * (2 << 20), "scenario.json: too large"),
+    ('{"schema": "simcore.scenario/1", "folio": {"order": 4.0}, '
+     '"mms": [{"name": "a", "vmas": [{"start": 0, "end": 4096}]}]}',
+     "folio.order: 4.0 is not of type 'integer'"),
+])
+def test_hostile_text_is_the_command_lines_line(tmp_path, text, error):
+    """Issue 9: what a reader pastes into the editor gets one line, never an exception."""
+    r = liverun.run(text, "patched", workdir=tmp_path)
+    assert set(r) == {"error", "field"} and error in r["error"], r
+    assert "\n" not in r["error"] and len(r["error"]) < 400
+
+
 def test_big_traces_are_thinned_and_huge_scenarios_capped(tmp_path):
     doc = folio_scenario(order=9, name="512 PTEs")
     r = liverun.run(json.dumps(doc), "per-pte", workdir=tmp_path)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_testlib import EXAMPLES, ROOT
+from cli_testlib import EXAMPLES, ROOT, example_doc, write_scenario
 
 from simcore import cli as cli_module
 from simcore.batch import MODES
@@ -21,14 +21,8 @@ ANON = EXAMPLES / "anon_exclusive.json"
 PARTIAL = EXAMPLES / "partial_failure.json"
 
 
-def _doc(name="anon_exclusive"):
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
-
-
-def _write(tmp_path, doc, name="s.json"):
-    p = tmp_path / name
-    p.write_text(doc if isinstance(doc, str) else json.dumps(doc))
-    return p
+_doc = example_doc
+_write = write_scenario
 
 
 # -- run ----------------------------------------------------------------------------------------

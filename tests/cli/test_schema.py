@@ -21,15 +21,43 @@ def test_schema_is_a_valid_draft_2020_12_schema():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
 
-def _object_schemas(node, where="schema"):
+def _schema_nodes(node, where="schema"):
+    """(where, node) of every object (dict) in a schema."""
     if isinstance(node, dict):
-        if "properties" in node and node.get("type") == "object":
-            yield where, node
+        yield where, node
         for k, v in node.items():
-            yield from _object_schemas(v, f"{where}.{k}")
+            yield from _schema_nodes(v, f"{where}.{k}")
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield from _object_schemas(v, f"{where}[{i}]")
+            yield from _schema_nodes(v, f"{where}[{i}]")
+
+
+def _object_schemas(node):
+    return [(where, n) for where, n in _schema_nodes(node)
+            if "properties" in n and n.get("type") == "object"]
+
+
+def test_every_schema_number_is_a_bounded_integer():
+    """Hostile input (issue 9), held generically so a field added later is too: a number in
+    the schema is an integer with a maximum (the validator counts no float as one), an enum or
+    const of numbers says "integer" too (an enum alone lets 4096.0 equal 4096), and every array
+    and string has a maximum size."""
+    integers = 0
+    for where, node in _schema_nodes(SCHEMA):
+        kinds = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+        assert "number" not in kinds, f"{where}: a scenario has no real numbers; use 'integer'"
+        numeric = [v for v in node.get("enum", []) + [node.get("const")]
+                   if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numeric or "minimum" in node or "maximum" in node:
+            assert node.get("type") == "integer", f"{where}: numbers must say 'type': 'integer'"
+        if node.get("type") == "integer":
+            integers += 1
+            assert "maximum" in node or "enum" in node, f"{where}: an integer needs a maximum"
+        if node.get("type") == "array":
+            assert "maxItems" in node, f"{where}: an array needs maxItems"
+        if node.get("type") == "string" and "enum" not in node and "const" not in node:
+            assert "maxLength" in node, f"{where}: a string needs maxLength"
+    assert integers >= 6
 
 
 def test_every_object_rejects_unknown_fields():
