@@ -3,7 +3,8 @@
 ``make hub-bundle`` builds the student edition (``make student``) and then runs this, which
 copies the notebooks that build emits for download (``_build/student/html/_notebooks/book/
 *.ipynb``: the chapters as plain notebooks written by ``bookkit.notebook``, every computed value
-in place, solutions removed, no outputs; the instructor guide left out) into ``_build/hub-bundle/`` with
+in place, solutions removed, no outputs; the instructor guide left out) into
+``_build/hub-bundle/`` with
 
 * ``requirements.txt`` — the reader's runtime (the repository's ``binder/requirements.txt``)
   plus the book's own packages (simcore, bookkit, classroom) installed from the repository;
