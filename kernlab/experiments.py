@@ -553,14 +553,22 @@ def exp_tlb(lab: Lab) -> Outcome:
     lab.ready(FOLIO)
     tr = lab.tracer()
     nf = 4
-    out = None
+    out = good = None
+    # Up to three passes: one that saw a remote flush (the mm reached a second CPU) is no
+    # measurement of this case at all; one whose flush count is not a whole number per folio
+    # caught an unrelated flush in its window (seen once in CI on a busy machine: 65 for 64
+    # PTEs) and is measured again. The last pass is compared as it is, whatever it shows.
     for _attempt in range(3):
         out = _probe(_probe_fn("probe_swapout"), FOLIO, nf, lab.sizes(), tr, one_cpu=True)
         reasons = [f.get("reason") for n, f in out["events"] if n == "tlb_flush"]
-        if not any("remote" in (r or "") for r in reasons):
+        if any("remote" in (r or "") for r in reasons):
+            continue
+        good = out
+        if len(reasons) % nf == 0:
             break
-    else:
+    if good is None:
         raise Skip("the process kept a second CPU in its mm_cpumask (remote flushes seen)")
+    out = good
     flushes = [f for n, f in out["events"] if n == "tlb_flush"]
     scn = _single_mm_scenario("64K folio, process on one CPU (no deferred flush)", FOLIO,
                               out["addr"], _vmas_of(out), out["before"][0]["pfn"],

@@ -18,9 +18,10 @@ Models the per-architecture facts that `try_to_unmap_one()` (mm/rmap.c) depends 
   - x86 (`arch/x86/include/asm/tlbflush.h`, `arch_tlbbatch_should_defer()`): defers only when
     `cpumask_any_but(mm_cpumask(mm), get_cpu())` finds another CPU, i.e. when the mm has run
     on a CPU other than the reclaiming one. A one-CPU process that pages itself out gets an
-    immediate `flush_tlb_range()` per unmap step (measured on 6.18, live-kernel-notes.md).
+    immediate `flush_tlb_range()` per unmap step (measured on Linux 6.18 by
+    `python -m kernlab check`).
     Which case applies is the scenario's choice (``defer_flush``, ``--tlb``);
-  - sparc64 does not select ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH, so `should_defer_flush()` is
+  - sparc64 does not select `ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH`, so `should_defer_flush()` is
     false, its `flush_tlb_range()` is empty (`arch/sparc/include/asm/tlbflush_64.h`) and the
     shootdown is queued per PTE by the PTE update itself (`tlb_batch_add()`,
     arch/sparc/mm/tlb.c): one flush per cleared PTE, batched or not.

@@ -1,9 +1,9 @@
 """The invariant checker: what must hold after any run, each violation explained in a sentence.
 
-The rules come from the kernel brief (§11, items 35–45): mapcount and refcount conservation,
-swap counts against swap PTEs, rss counters against page tables, where the exclusive marker may
-appear, that a restore never grants write, that nothing maps the folio after a success, that
-every cleared PTE has a TLB flush done or pending, that PTE pointers stay inside their page
+The rules are the kernel's own accounting (mm/rmap.c, mm/swapfile.c): mapcount and refcount
+conservation, swap counts against swap PTEs, rss counters against page tables, where the exclusive
+marker may appear, that a restore never grants write, that nothing maps the folio after a success,
+that every cleared PTE has a TLB flush done or pending, that PTE pointers stay inside their page
 table, and (sparc64) that ADI tags were saved for every page swapped out. The checker reads only
 the final state and the initial state `System.settle()` remembered; it never re-runs the model.
 """

@@ -54,7 +54,7 @@ from typing import Any
 
 from simcore.costs import COUNTERS, Costs
 
-# -- the measurements (cover letters, kernel brief §1.7) ------------------------------------------
+# -- the measurements (the series' cover letters) -------------------------------------------
 WORKLOAD_SIZE = 256 << 20
 WORKLOAD_FOLIO = 64 << 10
 

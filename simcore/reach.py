@@ -9,7 +9,7 @@ makes that call for such a folio is decided earlier, and this module says so:
   table cuts (its PTE batch is shorter than the folio) before handing it to `reclaim_pages()`
   → `shrink_folio_list()`. So only a folio mapped whole by present PTEs in one VMA, one page
   table and one process reaches the unmap as a large folio (measured on 6.18: after fork
-  nothing happens; a cut folio is split; live-kernel-notes.md);
+  nothing happens; a cut folio is split: `python -m kernlab check`);
 * ``reclaim`` — kswapd, direct or memcg reclaim: `shrink_folio_list()` (mm/vmscan.c) splits a
   partially mapped anon folio (queued for deferred split) before `folio_alloc_swap()`, so a
   swap-backed folio that is not yet in the swap cache (no swap PTE names its slots) and has an

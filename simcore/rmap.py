@@ -10,8 +10,8 @@ Models, from include/linux/rmap.h and mm/rmap.c:
   the folio's `_large_mapcount`); an anon large folio left partially mapped is noted (it would be
   queued for deferred split) — unless it is in the swap cache: `deferred_split_folio()`
   (mm/huge_memory.c) returns early for swap-cache folios, so a swap-backed folio being swapped
-  out is never queued (measured: `split_deferred` stays 0 through 512 MiB of 64K swap-outs,
-  live-kernel-notes.md); a lazyfree folio unmapped one PTE at a time is (Barry Song, 2025);
+  out is never queued (measured on Linux 6.18: mTHP `split_deferred` stays 0 through 512 MiB of
+  64K swap-outs); a lazyfree folio unmapped one PTE at a time is (Barry Song, 2025);
 * `folio_put_refs()`: refcount −nr;
 * `finish_folio_unmap()` (v4 12/12; body INFERRED): the two above for the pages that were
   unmapped. (The kernel's `finish_unmap` label also calls `mlock_drain_local()` for a

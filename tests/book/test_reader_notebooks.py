@@ -31,6 +31,7 @@ from bookkit.notebook import myst_leftovers
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
+KernelManager = pytest.importorskip("jupyter_client").KernelManager
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "binder" / "requirements.txt"
@@ -101,8 +102,12 @@ def execute(nb, reader_kernel: Path, cwd: Path, monkeypatch) -> None:
     monkeypatch.setenv("JUPYTER_PATH", str(reader_kernel))
     for var in ("PYTHONPATH", "BOOK_EDITION", "BOOKKIT_GLUE", "MPLBACKEND"):
         monkeypatch.delenv(var, raising=False)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name=KERNEL, allow_errors=True,
-                                     resources={"metadata": {"path": str(cwd)}})
+    # IPC sockets in the run directory, not TCP ports: jupyter_client picks a free port and the
+    # kernel binds it later, a race another process on a busy machine can win ("Address already
+    # in use", the kernel dies before replying; seen once in CI).
+    km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=str(cwd / "kernel"))
+    client = nbclient.NotebookClient(nb, km=km, timeout=600, kernel_name=KERNEL,
+                                     allow_errors=True, resources={"metadata": {"path": str(cwd)}})
     client.execute()
 
 
