@@ -9,9 +9,12 @@ What it adds to a bare ``jupyter-book build .``:
 
 * **Strictness.** Sphinx runs with warnings as errors, nitpicky and keep-going, so a build
   fails (exit 1, and a one-line verdict naming the first problem) on any Sphinx warning and on
-  any notebook cell error (myst-nb reports those as warnings). Because Sphinx only re-reads
-  changed pages, a warning would not repeat on an unchanged rebuild; so after a failed build
-  the next one starts from a fresh environment (the notebooks still come from the cache).
+  any notebook cell error (myst-nb reports those as warnings), and on any cell that shows a
+  Python error -- an ``error`` output or a traceback, even in a hidden output -- without
+  raising (:mod:`bookkit.cellerrors`; a cell tagged ``raises-exception`` may show one).
+  Because Sphinx only re-reads changed pages, a warning would not repeat on an unchanged
+  rebuild; so after a failed build the next one starts from a fresh environment (the
+  notebooks still come from the cache).
 * **Execution cache.** Notebooks are executed through jupyter-cache in
   ``DIR/.jupyter_cache/<fingerprint>`` (``execute_notebooks: cache``), so an unchanged rebuild
   executes nothing; the fingerprint hashes simcore's and bookkit's sources, so a change to the
@@ -44,6 +47,7 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
+from bookkit.cellerrors import check_doctree
 from bookkit.glue import ENV as GLUE_ENV
 from bookkit.glue import MYST_NB as GLUE_MYST_NB
 
@@ -204,6 +208,8 @@ def _sphinx_build(
             verbosity=0,
             parallel=1,
         )
+        # a cell can show a Python error without failing its notebook: see bookkit.cellerrors
+        app.connect("doctree-read", check_doctree)
         app.build()
         return app.statuscode
 

@@ -385,6 +385,92 @@ def test_every_problem_fails_the_build_with_a_one_line_verdict(broken_book, tmp_
     assert int(re.search(r": (\d+) warning", last_line(again.stderr)).group(1)) == count
 
 
+# --- cells that show a Python error without raising ---------------------------------------
+
+
+def _code(source: str, *outputs: dict, tags: tuple[str, ...] = ()) -> dict:
+    return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)},
+            "outputs": list(outputs)}
+
+
+def _stream(name: str, text: str) -> dict:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+TB = ('Traceback (most recent call last):\n  File "<x>", line 1\n'
+      "ZeroDivisionError: division by zero\n")
+
+
+def test_cell_problems_finds_every_shown_error_but_not_deliberate_ones():
+    from bookkit.cellerrors import cell_problems
+
+    nb = {
+        "metadata": {"source_map": [3, 5, 9, 14, 20, 26, 31, 36]},
+        "cells": [
+            {"cell_type": "markdown", "source": "prose", "metadata": {}},
+            _code("fine", _stream("stdout", "all good\n"), _stream("stderr", "a warning\n")),
+            _code("formatter", {"output_type": "error", "ename": "TypeError",
+                                "evalue": "static HTML must be a str\nsecond line",
+                                "traceback": ["..."]}),
+            _code("hidden", _stream("stderr", "before\n" + TB), tags=("remove-output",)),
+            _code("stdout", _stream("stdout", TB)),
+            _code("on purpose", {"output_type": "error", "ename": "ValueError", "evalue": "x",
+                                 "traceback": []}, _stream("stderr", TB),
+                  tags=("raises-exception",)),
+            {"cell_type": "markdown", "source": "Traceback (most recent call last):",
+             "metadata": {}},
+            _code("list-valued text", _stream("stderr", TB.splitlines(keepends=True)),
+                  tags=("remove-stderr", "remove-input")),
+        ],
+    }
+    problems = cell_problems(nb)
+    assert [(p.cell, p.line) for p in problems] == [(2, 9), (3, 14), (4, 20), (6, 36)]
+    assert problems[0].message.startswith(
+        "code cell 2 shows a Python error (TypeError: static HTML must be a str second line)")
+    assert problems[1].message.startswith(
+        "code cell 3 prints a Python traceback on stderr (ZeroDivisionError: division by zero)")
+    assert "on stdout" in problems[2].message
+    assert all("\n" not in p.message and "raises-exception" in p.message for p in problems)
+    # no source map (a notebook not read from MyST Markdown): the cell, without a line
+    del nb["metadata"]["source_map"]
+    assert [(p.cell, p.line) for p in cell_problems(nb)][:1] == [(2, None)]
+
+
+SHOWN_ERRORS_PAGE = (
+    NB_HEADER + "# Shown errors\n\n"
+    "```{code-cell} ipython3\nprint('fine')\n```\n\n"
+    # the real case: a Live whose static twin is not a string; IPython catches the TypeError
+    # of the display formatter, shows it as an error output and replies "ok"
+    "```{code-cell} ipython3\nimport ipywidgets as w\nfrom bookkit.live import Live, static\n"
+    "Live(w.Button(), static('<p>note</p>'))\n```\n\n"
+    "```{code-cell} ipython3\n:tags: [remove-output]\nimport traceback\ntry:\n    1 / 0\n"
+    "except ZeroDivisionError:\n    traceback.print_exc()\n```\n\n"
+    "```{code-cell} ipython3\n:tags: [raises-exception]\nraise ValueError('shown on purpose')\n"
+    "```\n\n"
+    "```{code-cell} ipython3\ntry:\n    {}['key']\nexcept KeyError:\n"
+    "    print(traceback.format_exc())\n```\n"
+)
+
+
+def test_a_cell_that_shows_an_error_without_raising_fails_the_build(tmp_path):
+    (tmp_path / "src").mkdir()
+    root = make_book(tmp_path / "src", {"index": "# Errors\n\nOne page.\n",
+                                        "shown": SHOWN_ERRORS_PAGE},
+                     "format: jb-book\nroot: book/index\nchapters:\n  - file: book/shown\n")
+    r = build("--root", str(root), "--out", str(tmp_path / "out"), "-q")
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
+    verdict = last_line(r.stderr)
+    page = root / "book" / "shown.md"
+    line = SHOWN_ERRORS_PAGE.splitlines().index("import ipywidgets as w")  # 1-based fence line
+    assert verdict.startswith(
+        f"{PROG}: FAILED (instructor edition): 3 warning(s) treated as errors; first: "
+        f"{page}:{line}: WARNING: code cell 2 shows a Python error (TypeError: static HTML "
+        "must be a str"), verdict
+    assert "code cell 3 prints a Python traceback on stderr (ZeroDivisionError" in r.stderr
+    assert "code cell 5 prints a Python traceback on stdout (KeyError: 'key')" in r.stderr
+    assert "code cell 4" not in r.stderr  # tagged raises-exception: shown on purpose
+
+
 # --- in a browser ---------------------------------------------------------------------------
 
 
