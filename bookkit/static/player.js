@@ -1,7 +1,7 @@
 /* The step-through player of the batch-unmap book (static twin of the live widgets).
  *
- * Every <div class="ttu-player"> made by bookkit.player.player_html() holds its trace as
- * <script type="application/json" class="ttu-player-data"> and a static summary. This script
+ * Every div.ttu-player made by bookkit.player.player_html() holds its trace as JSON in
+ * script.ttu-player-data and a static summary. This script
  * replaces the summary by the player: preset choice, first/back/play/next/last, a slider, the
  * event of the current step, the folio's PageAnonExclusive strip, one PTE strip per mm, a
  * legend and the cost counters (with the change from the previous step).

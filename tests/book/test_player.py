@@ -24,6 +24,7 @@ from bookkit.player import (
     describe_pte,
     example_data,
     player_html,
+    read_players,
     validate,
 )
 
@@ -91,8 +92,8 @@ def test_jupyter_gets_script_and_style_inline_the_site_does_not(monkeypatch):
     js, css = assets()
     assert js == (STATIC / "player.js").read_text() and "ttuPlayer" in js
     assert css == (STATIC / "player.css").read_text() and ".ttu-player" in css
-    # neither can end its element early inside the fragment
-    assert "</" not in js and "</" not in css
+    # neither can end its element early inside the fragment, nor look like a player's data
+    assert "</" not in js + css and "<script" not in js + css
     monkeypatch.delenv(ENV, raising=False)  # a plain kernel: JupyterLab, nbclient, a script
     doc = parse(player_html(example_data("j")))
     assert [t for t, _ in doc.tags][:2] == ["style", "div"]
@@ -102,7 +103,9 @@ def test_jupyter_gets_script_and_style_inline_the_site_does_not(monkeypatch):
     doc = parse(player_html(example_data("j")))
     assert [a.get("type") for a, _ in doc.scripts] == ["application/json"]
     assert "style" not in [t for t, _ in doc.tags]
-    assert len(parse(player_html(example_data("j"), inline_assets=True)).scripts) == 2
+    inline = player_html(example_data("j"), inline_assets=True)
+    assert len(parse(inline).scripts) == 2
+    assert read_players(inline) == [example_data("j")]
 
 
 def test_script_content_cannot_close_the_script_element():
