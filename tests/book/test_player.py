@@ -1,9 +1,10 @@
 """The step-through player (bookkit.player + bookkit/static/player.js) and bookkit.live.
 
 Python side: the HTML fragment, its escaping, the data checks, the static summary, the
-live/static mime bundle. Browser side (one Chromium page, no site build): the player steps,
-plays, switches presets, keeps several players independent and names every control by its
-visible label. Browser tests skip without Chromium unless REQUIRE_BROWSER=1.
+live/static mime bundle, the script and style inline outside the site build. Browser side (no
+site build): the player steps, plays, switches presets, keeps several players independent and
+names every control by its visible label; players carrying their script inline (as in Jupyter)
+start once each and step on a page with nothing else. Browser tests skip without Chromium unless REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
