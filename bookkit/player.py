@@ -8,8 +8,8 @@ are package data of bookkit (``bookkit/static``, :func:`assets`), so that they c
 pip-installed bookkit:
 
 * **the website** (the build's kernels run with ``BOOKKIT_GLUE=myst-nb``, see
-  :mod:`bookkit.glue`) loads them once per page: ``_config.yml`` lists ``bookkit/static`` in
-  ``html_static_path`` and the files in ``html_js_files``/``html_css_files``; the fragment
+  :mod:`bookkit.sitebuild`) loads them once per page: ``_config.yml`` lists ``bookkit/static``
+  in ``html_static_path`` and the files in ``html_js_files``/``html_css_files``; the fragment
   carries only the data and the summary;
 * **Jupyter** (a chapter run in JupyterLab, Notebook 7, VS Code; no extension needed): the
   fragment carries the style and the script inline. JupyterLab runs the ``<script>`` of an
@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from bookkit.sitebuild import in_site_build
 
 __all__ = [
     "KINDS",
@@ -250,13 +251,6 @@ def assets() -> tuple[str, str]:
         (static / "player.css").read_text(encoding="utf-8")
 
 
-def _on_the_site() -> bool:
-    """True in the kernels of the website build, which loads player.js/.css once per page."""
-    from bookkit.glue import ENV, MYST_NB
-
-    return os.environ.get(ENV) == MYST_NB
-
-
 def player_html(data: Mapping[str, Any], inline_assets: bool | None = None) -> str:
     """Return the HTML fragment of a step-through player for ``data``.
 
@@ -267,7 +261,7 @@ def player_html(data: Mapping[str, Any], inline_assets: bool | None = None) -> s
     """
     validate(data)
     if inline_assets is None:
-        inline_assets = not _on_the_site()
+        inline_assets = not in_site_build()  # the site's pages load player.js/.css once
     dom = _dom_id(data["id"])
     first = data["presets"][0]["key"]
     live = ' data-live="true"' if data.get("live") else ""

@@ -4,7 +4,8 @@ Python side: the HTML fragment, its escaping, the data checks, the static summar
 live/static mime bundle, the script and style inline outside the site build. Browser side (no
 site build): the player steps, plays, switches presets, keeps several players independent and
 names every control by its visible label; players carrying their script inline (as in Jupyter)
-start once each and step on a page with nothing else. Browser tests skip without Chromium unless REQUIRE_BROWSER=1.
+start once each and step on a page with nothing else. Browser tests skip without Chromium
+unless REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
