@@ -36,6 +36,7 @@ from pathlib import Path
 from bookkit import liveruntime
 
 STATIC = liveruntime.REPO / "book" / "_static"
+PLAYER_STATIC = liveruntime.REPO / "bookkit" / "static"  # the player's files: package data
 PAGE_FILES = ("player.js", "player.css", "live.js", "live.css", "live-worker.mjs")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,9 +58,10 @@ def make_site(root: Path) -> tuple[bool, str]:
     static = root / "_static"
     static.mkdir(parents=True, exist_ok=True)
     for name in PAGE_FILES:
-        shutil.copy(STATIC / name, static / name)
+        src = PLAYER_STATIC if name.startswith("player.") else STATIC
+        shutil.copy(src / name, static / name)
     ok, line = liveruntime.install(root)
-    body = player_html(anon_exclusive.explorer_player())
+    body = player_html(anon_exclusive.explorer_player(), inline_assets=False)  # as on the site
     (root / "index.html").write_text(
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>live bench</title>'
         '<link rel="icon" href="data:,">'

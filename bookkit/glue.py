@@ -17,14 +17,12 @@ display=False)``; the prose shows it with MyST's ``{glue:text}`name``` role or t
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-__all__ = ["ENV", "MYST_NB", "glue", "glued", "show"]
+# ENV: the environment variable that makes :func:`glue` record for myst-nb (set by bookkit.build)
+from bookkit.sitebuild import ENV, MYST_NB, in_site_build
 
-#: the environment variable that makes :func:`glue` record for myst-nb (set by bookkit.build)
-ENV = "BOOKKIT_GLUE"
-MYST_NB = "myst-nb"
+__all__ = ["ENV", "MYST_NB", "glue", "glued", "show"]
 #: the mime prefix of a value glued without being shown (myst_nb.ext.glue.GLUE_PREFIX)
 SCRAP_PREFIX = "application/papermill.record/"
 
@@ -34,7 +32,7 @@ _values: dict[str, Any] = {}
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Remember ``value`` under ``name``; in the website build, also glue it for myst-nb."""
     _values[name] = value
-    if os.environ.get(ENV) == MYST_NB:
+    if in_site_build():
         _record(name, value, display)
     elif display:
         from IPython.display import display as show_now

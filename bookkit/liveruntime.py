@@ -43,7 +43,7 @@ PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 #: Pure-Python wheels from PyPI, pinned: jsonschema without compiled dependencies.
 WHEELS = ("jsonschema==4.17.3", "pyrsistent==0.20.0", "attrs==26.1.0")
 #: The bookkit modules the worker imports (they import nothing but simcore and the stdlib).
-BUNDLE_BOOKKIT = ("__init__.py", "live.py", "player.py", "frames.py", "liverun.py")
+BUNDLE_BOOKKIT = ("__init__.py", "live.py", "player.py", "sitebuild.py", "frames.py", "liverun.py")
 #: Packages zipped whole (their modules import what they need lazily).
 BUNDLE_PACKAGES = ("simcore", "classroom")
 SITE_DIR = Path("_static") / "live"

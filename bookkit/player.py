@@ -2,9 +2,20 @@
 
 ``player_html(data)`` returns a self-contained HTML fragment: a ``<div class="ttu-player">``
 holding the trace as ``<script type="application/json">`` and a readable summary of each
-preset's final frame (what a reader without JavaScript sees, e.g. a notebook viewer). On the
-website ``book/_static/player.js`` and ``player.css`` (loaded on every page through
-``html_js_files``/``html_css_files`` in ``_config.yml``) turn it into the interactive player.
+preset's final frame (what a reader without JavaScript sees, e.g. a notebook viewer). The
+script and style that turn it into the interactive player, ``player.js`` and ``player.css``,
+are package data of bookkit (``bookkit/static``, :func:`assets`), so that they come with a
+pip-installed bookkit:
+
+* **the website** (the build's kernels run with ``BOOKKIT_GLUE=myst-nb``, see
+  :mod:`bookkit.sitebuild`) loads them once per page: ``_config.yml`` lists ``bookkit/static``
+  in ``html_static_path`` and the files in ``html_js_files``/``html_css_files``; the fragment
+  carries only the data and the summary;
+* **Jupyter** (a chapter run in JupyterLab, Notebook 7, VS Code; no extension needed): the
+  fragment carries the style and the script inline. JupyterLab runs the ``<script>`` of an
+  HTML output the session produced (a trusted output), so after "Run All" the players step
+  as on the site; an untrusted view (a notebook opened with stored outputs, nbviewer) drops
+  the script and shows the summary.
 
 The data format (generated from simulation traces)::
 
@@ -30,12 +41,17 @@ import html
 import json
 import re
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from typing import Any
+
+from bookkit.sitebuild import in_site_build
 
 __all__ = [
     "KINDS",
     "PAGE_STATES",
     "PlayerDataError",
+    "assets",
     "describe_pte",
     "example_data",
     "player_html",
@@ -227,25 +243,43 @@ def _static_summary(data: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def player_html(data: Mapping[str, Any]) -> str:
-    """Return the self-contained HTML fragment of a step-through player for ``data``.
+@cache
+def assets() -> tuple[str, str]:
+    """``(player.js, player.css)``: the player's script and style, read from the package."""
+    static = resources.files("bookkit") / "static"
+    return (static / "player.js").read_text(encoding="utf-8"), \
+        (static / "player.css").read_text(encoding="utf-8")
 
-    The fragment needs ``player.js``/``player.css`` from ``book/_static`` to be interactive;
-    without them it shows a static summary of every preset's final frame.
+
+def player_html(data: Mapping[str, Any], inline_assets: bool | None = None) -> str:
+    """Return the HTML fragment of a step-through player for ``data``.
+
+    ``inline_assets`` (default: everywhere but in the website build) puts ``player.css`` and
+    ``player.js`` into the fragment, which makes it interactive on its own in a Jupyter
+    front end; without them (the site's pages load both) or without JavaScript it shows a
+    static summary of every preset's final frame.
     """
     validate(data)
+    if inline_assets is None:
+        inline_assets = not in_site_build()  # the site's pages load player.js/.css once
     dom = _dom_id(data["id"])
     first = data["presets"][0]["key"]
     live = ' data-live="true"' if data.get("live") else ""
+    style = script = ""
+    if inline_assets:
+        js, css = assets()
+        # a style sheet cannot end the <style> early, a script not its <script>: neither
+        # contains "</" (tests/book/test_player.py checks)
+        style, script = f"<style>{css}</style>", f"<script>{js}</script>"
     return (
-        f'<div class="ttu-player" id="{html.escape(dom)}" '
+        f'{style}<div class="ttu-player" id="{html.escape(dom)}" '
         f'data-player-id="{html.escape(data["id"])}" '
         f'data-frame-index="0" data-preset="{html.escape(first)}"'
         f'{live}>'
         f'<script type="application/json" class="ttu-player-data">{_json_for_script(data)}'
         "</script>"
         f'<div class="ttu-static">{_static_summary(data)}</div>'
-        "</div>"
+        f"</div>{script}"
     )
 
 

@@ -66,6 +66,7 @@ def make_book(root: Path, pages: dict[str, str], toc: str) -> Path:
     shutil.copy(REPO / "_config.yml", root / "_config.yml")
     for sub in ("_ext", "_static", "_templates"):
         shutil.copytree(REPO / "book" / sub, root / "book" / sub)
+    shutil.copytree(REPO / "bookkit" / "static", root / "bookkit" / "static")  # player.js/.css
     for name, text in pages.items():
         (root / "book" / f"{name}.md").write_text(text)
     (root / "_toc.yml").write_text(toc)

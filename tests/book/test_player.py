@@ -1,9 +1,11 @@
-"""The step-through player (bookkit.player + book/_static/player.js) and bookkit.live.
+"""The step-through player (bookkit.player + bookkit/static/player.js) and bookkit.live.
 
 Python side: the HTML fragment, its escaping, the data checks, the static summary, the
-live/static mime bundle. Browser side (one Chromium page, no site build): the player steps,
-plays, switches presets, keeps several players independent and names every control by its
-visible label. Browser tests skip without Chromium unless REQUIRE_BROWSER=1.
+live/static mime bundle, the script and style inline outside the site build. Browser side (no
+site build): the player steps, plays, switches presets, keeps several players independent and
+names every control by its visible label; players carrying their script inline (as in Jupyter)
+start once each and step on a page with nothing else. Browser tests skip without Chromium
+unless REQUIRE_BROWSER=1.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from bookkit.player import (
     describe_pte,
     example_data,
     player_html,
+    read_players,
     validate,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "book" / "_static"
+STATIC = REPO / "bookkit" / "static"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -72,7 +75,7 @@ def parse(fragment: str) -> _Collect:
 
 def test_fragment_has_container_data_and_hooks():
     data = example_data("p1")
-    html = player_html(data)
+    html = player_html(data, inline_assets=False)  # as on the site
     doc = parse(html)
     tag, attrs = doc.tags[0]
     assert tag == "div" and "ttu-player" in attrs["class"].split()
@@ -82,6 +85,29 @@ def test_fragment_has_container_data_and_hooks():
     (script_attrs, text), = doc.scripts
     assert script_attrs["type"] == "application/json"
     assert json.loads(text) == data
+
+
+def test_jupyter_gets_script_and_style_inline_the_site_does_not(monkeypatch):
+    from bookkit.glue import ENV, MYST_NB
+    from bookkit.player import assets
+
+    js, css = assets()
+    assert js == (STATIC / "player.js").read_text() and "ttuPlayer" in js
+    assert css == (STATIC / "player.css").read_text() and ".ttu-player" in css
+    # neither can end its element early inside the fragment, nor look like a player's data
+    assert "</" not in js + css and "<script" not in js + css
+    monkeypatch.delenv(ENV, raising=False)  # a plain kernel: JupyterLab, nbclient, a script
+    doc = parse(player_html(example_data("j")))
+    assert [t for t, _ in doc.tags][:2] == ["style", "div"]
+    assert [(a.get("type"), text == js) for a, text in doc.scripts] == [
+        ("application/json", False), (None, True)]
+    monkeypatch.setenv(ENV, MYST_NB)  # the website build: its pages load both once
+    doc = parse(player_html(example_data("j")))
+    assert [a.get("type") for a, _ in doc.scripts] == ["application/json"]
+    assert "style" not in [t for t, _ in doc.tags]
+    inline = player_html(example_data("j"), inline_assets=True)
+    assert len(parse(inline).scripts) == 2
+    assert read_players(inline) == [example_data("j")]
 
 
 def test_script_content_cannot_close_the_script_element():
@@ -225,7 +251,8 @@ def player_page():
     js = (STATIC / "player.js").read_text()
     small = example_data("two", nr=8)
     small["presets"][0]["frames"][1]["counters"]["only_here"] = 5
-    body = player_html(example_data("one")) + player_html(small)
+    body = player_html(example_data("one"), inline_assets=False) + player_html(
+        small, inline_assets=False)  # as on the site: the page loads player.js/.css once
     html = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>player</title>"
         f"<style>{css}</style></head><body><main>{body}</main><script>{js}</script></body></html>"
@@ -340,3 +367,35 @@ def test_every_control_is_named_by_its_visible_label(player_page):
         else:
             label = page.locator(f"label[for='{c.get_attribute('id')}']")
             assert label.count() == 1 and label.inner_text().strip() in ("Scenario", "Step")
+
+
+def test_inline_fragments_step_on_their_own(player_page):
+    """Jupyter's way: each output carries style and script; nothing else is on the page, the
+    script runs once per player, and every player starts once with page-unique ids."""
+    body = "".join(player_html(example_data(k, nr=8), inline_assets=True) for k in "ab") + \
+        player_html(example_data("a", nr=8), inline_assets=True).replace('id="ttu-a"', 'id="ttu-c"')
+    page = player_page[0].context.browser.new_page()  # a fresh page of the same browser
+    try:
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning")
+                else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.set_content("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
+                         f"jupyter</title></head><body><main>{body}</main></body></html>")
+        for pid in ("ttu-a", "ttu-b", "ttu-c"):
+            page.wait_for_selector(f"#{pid}.ttu-ready")
+            assert page.locator(f"#{pid} .ttu-ui").count() == 1  # started once, not thrice
+            assert page.locator(f"#{pid} .ttu-static").is_hidden()
+        ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+        assert len(ids) == len(set(ids))
+        b = page.locator("#ttu-b")
+        assert b.locator(".ttu-pos").inner_text() == "step 1 of 6"
+        b.get_by_role("button", name="Next").click()
+        assert b.locator(".ttu-pos").inner_text() == "step 2 of 6"
+        assert _frame(page, "ttu-a") == "0" and _frame(page, "ttu-b") == "1"
+        # the style sheet came along: strips are laid out in a row, not as a numbered list
+        assert b.locator("ol.ttu-strip").first.evaluate(
+            "e => getComputedStyle(e).listStyleType") == "none"
+    finally:
+        page.close()
+    assert not problems

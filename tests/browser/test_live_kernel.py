@@ -14,7 +14,11 @@ test opens the notebook in Chromium and runs all cells ("Run All"); then
   (a key press on a slider, a choice in a drop-down), and the widget's output must become
   exactly what the same explorer computes in this Python process for the new value
   (``bookkit.chapters.<chapter>.explorer()``; simcore runs behind it). The round-trip time
-  from the input to the updated output is reported.
+  from the input to the updated output is reported;
+* the chapter's step-through player (a ``static(...)`` output: player.js and player.css come
+  inline in it, see ``bookkit.player``) has started -- JupyterLab ran the script of the output
+  the session produced -- and its Next button moves it to step 2, whose counter text, function
+  and counters are what the chapter's player function computes in this Python process.
 
 Screenshots of the page and the widget go to ``test-artifacts/screenshots/``. The server and
 its kernels are shut down at the end (SIGTERM to the server, which stops its kernels; then the
@@ -50,11 +54,14 @@ class Chapter:
     label: str         #: that control's label (description), exactly
     action: str        #: "key" (press ``value`` on it) or "select" (choose option ``value``)
     value: object      #: the key, or the new value
+    player: str        #: a function of ``module`` returning a player shown with ``static()``
 
 
 CHAPTERS = [
-    Chapter("contpte", "bookkit.chapters.contpte", "order", "folio order", "key", "ArrowRight"),
-    Chapter("batching", "bookkit.chapters.batching", "order", "folio", "select", 5),
+    Chapter("contpte", "bookkit.chapters.contpte", "order", "folio order", "key", "ArrowRight",
+            "aligned_player"),
+    Chapter("batching", "bookkit.chapters.batching", "order", "folio", "select", 5,
+            "limits_player"),
 ]
 #: notebook startup on a slow 2-core machine: kernel start plus every cell of the chapter
 RUN_ALL_TIMEOUT_MS = 240_000
@@ -264,6 +271,41 @@ def what_the_site_shows(page_html: str) -> tuple[list[str], list[str]]:
             [normal(t) for t in p.headers if normal(t)])
 
 
+def check_player(page, chapter: Chapter, shots: Path) -> None:
+    """The chapter's player started in JupyterLab and its Next button steps it (see above)."""
+    from bookkit.player import read_players
+
+    (data,) = read_players(getattr(importlib.import_module(chapter.module), chapter.player)())
+    frames = data["presets"][0]["frames"]
+    assert len(frames) >= 2, f"{data['id']}: a player of one step cannot be stepped"
+    root = page.locator(f"#ttu-{data['id']}")
+    assert root.count() == 1, f"player {data['id']} is not in the JupyterLab page"
+    root.scroll_into_view_if_needed()
+    try:
+        page.wait_for_function("el => el.classList.contains('ttu-ready')",
+                               arg=root.element_handle(), timeout=30_000)
+    except Exception as exc:
+        page.screenshot(path=str(shots / f"lab-{chapter.name}-player-static.png"))
+        raise AssertionError(f"player {data['id']} did not start in JupyterLab (its script did "
+                             "not run): only the static summary shows") from exc
+    assert root.locator(".ttu-static").is_hidden()
+    pos, fn = root.locator(".ttu-pos"), root.locator(".ttu-fn")
+    assert pos.inner_text() == f"step 1 of {len(frames)}"
+    assert fn.inner_text() == (frames[0].get("fn") or frames[0].get("event", ""))
+    root.locator(".ttu-ui").screenshot(path=str(shots / f"lab-{chapter.name}-player-1.png"))
+    root.get_by_role("button", name="Next").click()
+    assert pos.inner_text() == f"step 2 of {len(frames)}"
+    assert root.get_attribute("data-frame-index") == "1"
+    assert fn.inner_text() == (frames[1].get("fn") or frames[1].get("event", ""))
+    assert normal(root.locator(".ttu-text").inner_text()) == normal(frames[1]["text"])
+    shown = {name: root.locator(f'[data-counter="{name}"]').inner_text()
+             for name in frames[1].get("counters", {})}
+    assert shown == {k: str(v) for k, v in frames[1].get("counters", {}).items()}
+    root.locator(".ttu-ui").screenshot(path=str(shots / f"lab-{chapter.name}-player-2.png"))
+    print(f"\nplayer {data['id']}: started in JupyterLab, Next -> step 2 of {len(frames)} "
+          f"({frames[1].get('fn')})")
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.name for c in CHAPTERS])
 def test_chapter_in_jupyterlab(browser, lab, chapter):
     before, after, control = expected_outputs(chapter)
@@ -334,10 +376,13 @@ def test_chapter_in_jupyterlab(browser, lab, chapter):
         first = " ".join(quoting[0].split()[:4])  # normalised text: only the first words
         page.locator(".jp-MarkdownCell", has_text=first).first.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"lab-{chapter.name}-values.png"))
-        shown_glue = page.locator(".jp-OutputArea-output img, .jp-RenderedHTMLCommon table")
+        shown_glue = page.locator(".jp-OutputArea-output img, "
+                                  ".jp-RenderedHTMLCommon table:not(.ttu-player *)")
         if shown_glue.count():
             shown_glue.first.scroll_into_view_if_needed()
             page.screenshot(path=str(shots / f"lab-{chapter.name}-output.png"))
+
+        check_player(page, chapter, shots)
 
         # the live widget: the box holding the control labelled exactly chapter.label
         exact = re.compile(rf"^\s*{re.escape(chapter.label)}\s*$")

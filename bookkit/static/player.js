@@ -1,7 +1,7 @@
 /* The step-through player of the batch-unmap book (static twin of the live widgets).
  *
- * Every <div class="ttu-player"> made by bookkit.player.player_html() holds its trace as
- * <script type="application/json" class="ttu-player-data"> and a static summary. This script
+ * Every div.ttu-player made by bookkit.player.player_html() holds its trace as JSON in
+ * script.ttu-player-data and a static summary. This script
  * replaces the summary by the player: preset choice, first/back/play/next/last, a slider, the
  * event of the current step, the folio's PageAnonExclusive strip, one PTE strip per mm, a
  * legend and the cost counters (with the change from the previous step).
@@ -9,6 +9,10 @@
  * Vanilla JS, no dependencies. Each player is independent. Hooks for tests: the container's
  * data-frame-index / data-preset / data-playing follow every change, counter cells carry
  * data-counter="name" (and data-counter-change="name"); data-play-ms sets the play speed.
+ *
+ * On the website this file is loaded once per page. In Jupyter each player's output carries it
+ * inline (bookkit.player.player_html), so it may run many times in one page: every run starts
+ * the players not started yet, and the numbering of element ids is page-wide.
  */
 (function () {
   "use strict";
@@ -31,7 +35,6 @@
   ];
   var PAGES = { "E": "PageAnonExclusive", "N": "not exclusive (may be shared)" };
   var PLAY_MS = 1100;
-  var counter = 0;
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -106,7 +109,8 @@
   function Player(root) {
     this.root = root;
     this.data = JSON.parse(root.querySelector("script.ttu-player-data").textContent);
-    this.uid = (root.id || "ttu-player") + "-" + (++counter);
+    window.ttuPlayerCount = (window.ttuPlayerCount || 0) + 1;  // page-wide: see above
+    this.uid = (root.id || "ttu-player") + "-" + window.ttuPlayerCount;
     this.presetIndex = 0;
     this.frame = 0;
     this.timer = null;
