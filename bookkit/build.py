@@ -58,19 +58,22 @@ STATUS_FILE = ".bookkit-build-status"
 #: The code the notebooks execute. jupyter-cache keys a notebook by its own text only, so a
 #: change here must not reuse old outputs: the cache lives under a fingerprint of these files.
 #: what the chapters import or read; _build/kernlab holds the live-kernel lab's records
-#: (`make kernlab-record`), which the kernel-lab and performance chapters show
-CODE_DIRS = ("simcore", "bookkit", "kernlab", "_build/kernlab")
+#: (`make kernlab-record`), which the kernel-lab and performance chapters show. The site's own
+#: scripts and styles count too: Sphinx copies static files only when some page is out of date,
+#: so an edit of player.js alone would otherwise leave the old copy in _build/html/_static.
+CODE_DIRS = ("simcore", "bookkit", "kernlab", "_build/kernlab", "book/_static")
+CODE_SUFFIXES = (".py", ".json", ".js", ".mjs", ".css")
 
 
 def code_fingerprint(repo: Path | None = None) -> str:
-    """SHA-256 (16 hex digits) of every .py and .json file the chapters import or read."""
+    """SHA-256 (16 hex digits) of every file the chapters import or read, and the site's assets."""
     import hashlib
 
     repo = repo or REPO
     h = hashlib.sha256()
     for d in CODE_DIRS:
         for p in sorted((repo / d).rglob("*")):
-            if p.suffix in (".py", ".json") and p.is_file() and "__pycache__" not in p.parts:
+            if p.suffix in CODE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts:
                 h.update(p.relative_to(repo).as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -554,3 +554,23 @@ def test_pages_in_chromium_are_quiet_offline_and_accessible(served, axe_core_js)
             ctx.close()
         browser.close()
     assert not report, "\n".join(report)
+
+
+def test_fingerprint_covers_the_sites_scripts_and_styles(tmp_path):
+    # Sphinx copies static files only when a page is out of date: an edit of player.js or
+    # live.css alone must still make the next build fresh (a stale _static copy was seen).
+    from bookkit.build import code_fingerprint
+
+    for rel in ("bookkit/static/player.js", "bookkit/static/player.css", "book/_static/live.css",
+                "book/_static/live-worker.mjs", "simcore/x.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("one")
+    before = code_fingerprint(tmp_path)
+    for rel in ("bookkit/static/player.js", "bookkit/static/player.css", "book/_static/live.css",
+                "book/_static/live-worker.mjs"):
+        (tmp_path / rel).write_text("two")
+        after = code_fingerprint(tmp_path)
+        assert after != before, rel
+        before = after
+    (tmp_path / "book" / "_static" / "notes.txt").write_text("not an asset")
+    assert code_fingerprint(tmp_path) == before
