@@ -19,6 +19,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from simcore.safeio import InputError, read_bytes
+
 #: A class's answers or roster fit in a few megabytes; anything larger is a wrong file.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -29,24 +31,16 @@ class FileError(Exception):
 
 
 def read_text(path: str | os.PathLike, what: str = "file") -> tuple[str, str]:
-    """(text, encoding) of a regular file of at most MAX_FILE_BYTES."""
-    p = Path(path)
+    """(text, encoding) of a regular file of at most MAX_FILE_BYTES.
+
+    The bounded read is simcore's (`simcore.safeio.read_bytes`: opened non-blocking, the type
+    checked on the open descriptor, so a FIFO or a device is refused and never read); what is
+    the instructor's own is the decoding: UTF-8 (a BOM dropped), else Latin-1.
+    """
     try:
-        st = p.stat()
-    except OSError as e:
-        raise FileError(f"{what} {str(p)!r}: cannot read ({e.strerror})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise FileError(f"{what} {str(p)!r}: not a regular file")
-    if st.st_size > MAX_FILE_BYTES:
-        raise FileError(f"{what} {str(p)!r}: {st.st_size:,} bytes, more than the "
-                        f"{MAX_FILE_BYTES:,} a class file can need")
-    try:
-        with open(p, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise FileError(f"{what} {str(p)!r}: cannot read ({e.strerror})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise FileError(f"{what} {str(p)!r}: more than {MAX_FILE_BYTES:,} bytes")
+        data = read_bytes(path, MAX_FILE_BYTES, f"class {what}")
+    except InputError as e:
+        raise FileError(f"{what} {e}") from None
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
