@@ -19,6 +19,7 @@ from typing import Any
 
 from simcore.api import Result, run
 from simcore.folio import MAX_ORDER
+from simcore.report import batches
 from simcore.scenario import from_dict
 from simcore.swap import refs_at_limit
 from simcore.system import System
@@ -210,23 +211,19 @@ def run_scenario(scenario: dict[str, Any], mode: str, bugs=(), costs: bool = Fal
 
 
 def clear_units(result: Result, mm: str | None = None) -> list[tuple[str, int, int]]:
-    """(mm, first page, nr) of every batch cleared, in walk order (device-exclusive: nr 1)."""
-    return [(e.mm, e.page, e.nr) for e in result.trace.events
-            if e.kind == "clear" and (mm is None or e.mm == mm)]
+    """(mm, first page, nr) of every batch cleared, in walk order (device-exclusive: nr 1),
+    as `simcore.report.batches` groups the trace."""
+    return [(b["mm"], b["start_page"], b["nr"]) for b in batches(result)
+            if mm is None or b["mm"] == mm]
 
 
 def sub_batches(result: Result, start_page: int, mm: str = MM) -> list[tuple[int, int, bool]]:
-    """(first page, nr, exclusive) of the sub-batches of the batch that starts at start_page."""
-    out: list[tuple[int, int, bool]] = []
-    inside = False
-    for e in result.trace.events:
-        if e.kind == "batch" and e.mm == mm:
-            if inside:
-                break
-            inside = e.page == start_page
-        elif inside and e.kind == "sub_batch":
-            out.append((e.page, e.nr, bool(e.data["exclusive"])))
-    return out
+    """(first page, nr, exclusive) of the sub-batches of the batch that starts at start_page
+    (`simcore.report.batches`)."""
+    for b in batches(result):
+        if b["mm"] == mm and b["start_page"] == start_page:
+            return [(s["start_page"], s["nr"], s["exclusive"]) for s in b["sub_batches"]]
+    return []
 
 
 def page_slots(sys: System, mm: str = MM) -> dict[int, int]:
