@@ -226,6 +226,16 @@ def sub_batches(result: Result, start_page: int, mm: str = MM) -> list[tuple[int
     return []
 
 
+def jsonable(x):
+    """``x`` with tuples as lists and dict keys as strings, as it reads back from JSON (an
+    instance's params and data)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    return x
+
+
 def page_slots(sys: System, mm: str = MM) -> dict[int, int]:
     """page index -> address, for every slot of ``mm`` where the folio may be mapped."""
     return {page: addr for m, addr, page in sys.slots() if m.name == mm}
