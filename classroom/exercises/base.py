@@ -120,6 +120,14 @@ def bits(rng: random.Random, n: int) -> list[bool]:
     return [bool(rng.getrandbits(1)) for _ in range(n)]
 
 
+def nonconstant(rng: random.Random, n: int, lo: int = 0, hi: int | None = None) -> list[bool]:
+    """``n`` coin flips whose slice [lo, hi) has both values (rejection sampling)."""
+    while True:
+        f = bits(rng, n)
+        if len(set(f[lo:hi])) == 2:
+            return f
+
+
 def runs_in(lo: int, hi: int) -> list[tuple[int, int]]:
     """Every page run [a, b) with lo <= a < b <= hi."""
     return [(a, b) for a in range(lo, hi) for b in range(a + 1, hi + 1)]
