@@ -88,7 +88,7 @@ def parse_smaps(text: str) -> list[tuple[int, int, dict[str, int]]]:
     return out
 
 
-def region(pid: int | str, start: int, end: int) -> dict:
+def region(start: int, end: int, pid: int | str = "self") -> dict:
     """The VMAs overlapping [start, end) and their anonymous and swapped pages (smaps: the
     page tables, walked by the kernel)."""
     vmas, anon, swap = [], 0, 0
