@@ -43,6 +43,7 @@ from classroom.grading import (
 from classroom.identity import StudentIdError, course_secret, seed_for, student_id
 from classroom.lms import FORMATS, TableError, gradebook_csv, num, read_table
 from classroom.safeio import FileError, cell, check_target, read_text, write_atomic
+from simcore.safeio import interrupted, one_line
 
 PROG = "classroom"
 MAX_REPORTED = 30
@@ -342,11 +343,9 @@ def main(argv: list[str] | None = None, out=None, err=None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args, out, err)
     except ERRORS as e:
-        msg = str(e).splitlines()[0] if str(e) else "bad input"
-        err.write(f"{prog}: {msg}\n")
+        err.write(f"{prog}: {one_line(str(e).splitlines()[0]) if str(e) else 'bad input'}\n")
         return 2
     except KeyboardInterrupt:
-        err.write(f"{prog}: interrupted\n")
-        return 130
+        return interrupted(prog, err)
     except SystemExit as e:          # --help
         return int(e.code or 0) if isinstance(e.code, int) else 0

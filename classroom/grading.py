@@ -217,14 +217,20 @@ def credit(inst, text: str) -> tuple[float, str, exercises.Feedback]:
     if spec["kind"] != "fields":
         return 0.0, "", fb
     try:
-        got = _field_values(inst, bounded(text))
+        right = len(fields_right(inst, text))
     except AnswerError:
         return 0.0, "", fb
-    want = _field_values(inst, inst.answer)
     n = len(spec["keys"])
-    right = sum(1 for k in spec["keys"] if got.get(k) is not None and got.get(k) == want[k])
     right = min(right, n - 1)                     # the checker decides full marks
     return right / n, f"{right}/{n} fields right", fb
+
+
+def fields_right(inst, text: str) -> set[str]:
+    """The fields of a multi-field answer that equal the worked answer's (AnswerError if the
+    text is too long to read)."""
+    got = _field_values(inst, bounded(text))
+    want = _field_values(inst, inst.answer)
+    return {k for k in spec_for(inst)["keys"] if got.get(k) is not None and got[k] == want[k]}
 
 
 def grade_class(students: list[Student] | None, records: list[dict], secret: str,

@@ -56,9 +56,8 @@ def notebook(topics, difficulty: int, course: str, secret: str, name: str):
             new_raw_cell("# BEGIN TESTS"),
         ]
         for k in keys or [None]:
-            test = (f"field_right(ex_{v}, answer_{v}, {k!r})" if k else
-                    f"field_right(ex_{v}, answer_{v}, None)")
-            cells.append(new_code_cell(f"# HIDDEN\nassert {test}, feedback(ex_{v}, answer_{v})"))
+            cells.append(new_code_cell(f"# HIDDEN\nassert field_right(ex_{v}, answer_{v}, "
+                                       f"{k!r}), feedback(ex_{v}, answer_{v})"))
         cells += [new_raw_cell("# END TESTS"), new_raw_cell("# END QUESTION")]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",

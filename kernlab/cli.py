@@ -80,12 +80,31 @@ def _err(msg: str) -> None:
     print(f"{PROG}: {msg}", file=sys.stderr)
 
 
+def _check_record(path: str | None) -> None:
+    """Refuse a --record target that cannot be written before the run, not after it."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"--record: {path!r} is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(parent):            # _write_record creates missing directories
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--record: cannot write under {parent!r}")
+
+
 def _write_record(path: str, data: dict) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1, default=str)
-    os.replace(tmp, path)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1, default=str)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"--record: cannot write {path!r} ({e.strerror})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def header(env: envmod.Env) -> dict:
@@ -95,6 +114,7 @@ def header(env: envmod.Env) -> dict:
 
 
 def cmd_check(args, env: envmod.Env) -> int:
+    _check_record(args.record)
     settings = None
     if args.setup:
         if not env.root:
@@ -142,6 +162,7 @@ def cmd_check(args, env: envmod.Env) -> int:
 
 
 def cmd_bench(args, env: envmod.Env) -> int:
+    _check_record(args.record)
     if not 1 <= args.repeat <= 50:
         raise UsageError(f"--repeat: {args.repeat} is not between 1 and 50")
     if args.size > env.mem_mb * (1 << 20) // 4:

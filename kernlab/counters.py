@@ -1,8 +1,7 @@
-"""Readers of the kernel's counters: /proc/PID/status, smaps_rollup, /proc/vmstat, mTHP stats.
+"""Readers of the kernel's counters: /proc/PID/smaps, /proc/vmstat, mTHP stats.
 
-* ``status``: RssAnon and VmSwap are MM_ANONPAGES and MM_SWAPENTS (percpu counters, read
-  approximately by the kernel);
-* ``smaps_rollup``: Anonymous and Swap, counted by walking the page tables (exact);
+* ``smaps`` (`region`): Anonymous and Swap per VMA, counted by walking the page tables
+  (exact; `parse_kb_fields` also reads status and smaps_rollup lines);
 * ``/proc/vmstat``: system-wide event counts (pswpout, swpout_zero, pglazyfreed, ...);
 * ``/sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/stats/``: per mTHP size counts
   (swpout, swpout_fallback, split, swpin, anon_fault_alloc, ...).
@@ -38,20 +37,6 @@ def parse_vmstat(text: str) -> dict[str, int]:
 def _read(path: str) -> str:
     with open(path) as f:
         return f.read()
-
-
-def status(pid: int | str = "self") -> dict[str, int]:
-    return parse_kb_fields(_read(f"/proc/{pid}/status"))
-
-
-def smaps_rollup(pid: int | str = "self") -> dict[str, int]:
-    return parse_kb_fields(_read(f"/proc/{pid}/smaps_rollup"))
-
-
-def anon_swap_pages(pid: int | str = "self", page_kb: int = 4) -> tuple[int, int]:
-    """(anonymous pages mapped, swap entries) of ``pid`` from smaps_rollup."""
-    r = smaps_rollup(pid)
-    return r.get("Anonymous", 0) // page_kb, r.get("Swap", 0) // page_kb
 
 
 def vmstat() -> dict[str, int]:
@@ -103,7 +88,7 @@ def parse_smaps(text: str) -> list[tuple[int, int, dict[str, int]]]:
     return out
 
 
-def region(pid: int | str, start: int, end: int) -> dict:
+def region(start: int, end: int, pid: int | str = "self") -> dict:
     """The VMAs overlapping [start, end) and their anonymous and swapped pages (smaps: the
     page tables, walked by the kernel)."""
     vmas, anon, swap = [], 0, 0

@@ -15,6 +15,7 @@ import os
 import time
 
 from kernlab import counters, mem, pagemap
+from kernlab.counters import region
 from kernlab.trace import Tracer
 
 PAGE = mem.PAGE_SIZE
@@ -48,10 +49,6 @@ def folio_sizes(s: list[dict]) -> list[int] | None:
             else pagemap.PagemapEntry(0) for p in s]
     fl = [f or {"compound_tail": False} for f in flags(s)]
     return [n for _, n in pagemap.folio_runs(ents, fl)]
-
-
-def region(start: int, end: int, pid: int | str = "self") -> dict:
-    return counters.region(pid, start, end)
 
 
 def stats(sizes) -> dict:

@@ -129,8 +129,8 @@ class SimView:
         return bool(self.out["ok"])
 
     def ptes(self, mm: str) -> list[dict]:
-        return sorted((p for p in self.out["ptes"] if p["mm"] == mm), key=lambda p: int(
-            p["addr"], 16) if isinstance(p["addr"], str) else p["addr"])
+        return sorted((p for p in self.out["ptes"] if p["mm"] == mm),
+                      key=lambda p: int(p["addr"], 16))          # run --json: addr is hex
 
     def kinds(self, mm: str) -> list[str]:
         return [p["kind"] for p in self.ptes(mm)]

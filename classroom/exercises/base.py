@@ -19,6 +19,7 @@ from typing import Any
 
 from simcore.api import Result, run
 from simcore.folio import MAX_ORDER
+from simcore.report import batches
 from simcore.scenario import from_dict
 from simcore.swap import refs_at_limit
 from simcore.system import System
@@ -119,6 +120,14 @@ def bits(rng: random.Random, n: int) -> list[bool]:
     return [bool(rng.getrandbits(1)) for _ in range(n)]
 
 
+def nonconstant(rng: random.Random, n: int, lo: int = 0, hi: int | None = None) -> list[bool]:
+    """``n`` coin flips whose slice [lo, hi) has both values (rejection sampling)."""
+    while True:
+        f = bits(rng, n)
+        if len(set(f[lo:hi])) == 2:
+            return f
+
+
 def runs_in(lo: int, hi: int) -> list[tuple[int, int]]:
     """Every page run [a, b) with lo <= a < b <= hi."""
     return [(a, b) for a in range(lo, hi) for b in range(a + 1, hi + 1)]
@@ -210,23 +219,29 @@ def run_scenario(scenario: dict[str, Any], mode: str, bugs=(), costs: bool = Fal
 
 
 def clear_units(result: Result, mm: str | None = None) -> list[tuple[str, int, int]]:
-    """(mm, first page, nr) of every batch cleared, in walk order (device-exclusive: nr 1)."""
-    return [(e.mm, e.page, e.nr) for e in result.trace.events
-            if e.kind == "clear" and (mm is None or e.mm == mm)]
+    """(mm, first page, nr) of every batch cleared, in walk order (device-exclusive: nr 1),
+    as `simcore.report.batches` groups the trace."""
+    return [(b["mm"], b["start_page"], b["nr"]) for b in batches(result)
+            if mm is None or b["mm"] == mm]
 
 
 def sub_batches(result: Result, start_page: int, mm: str = MM) -> list[tuple[int, int, bool]]:
-    """(first page, nr, exclusive) of the sub-batches of the batch that starts at start_page."""
-    out: list[tuple[int, int, bool]] = []
-    inside = False
-    for e in result.trace.events:
-        if e.kind == "batch" and e.mm == mm:
-            if inside:
-                break
-            inside = e.page == start_page
-        elif inside and e.kind == "sub_batch":
-            out.append((e.page, e.nr, bool(e.data["exclusive"])))
-    return out
+    """(first page, nr, exclusive) of the sub-batches of the batch that starts at start_page
+    (`simcore.report.batches`)."""
+    for b in batches(result):
+        if b["mm"] == mm and b["start_page"] == start_page:
+            return [(s["start_page"], s["nr"], s["exclusive"]) for s in b["sub_batches"]]
+    return []
+
+
+def jsonable(x):
+    """``x`` with tuples as lists and dict keys as strings, as it reads back from JSON (an
+    instance's params and data)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    return x
 
 
 def page_slots(sys: System, mm: str = MM) -> dict[int, int]:

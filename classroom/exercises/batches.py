@@ -26,6 +26,7 @@ from classroom.exercises.base import (
     clear_units,
     distinct,
     en,
+    jsonable,
     make_scenario,
     ordinal,
     pick,
@@ -88,7 +89,7 @@ def _params(rng, d: int) -> dict:
     p["excl"] = bits(rng, nr) if d >= 3 else [True] * nr
     for key in ("features", "geometry"):
         if key in p:
-            p[key] = _jsonable(p[key])
+            p[key] = jsonable(p[key])
     # Noise on a page it cannot show on (no present PTE; E/N of a writable page) is dropped,
     # so that different parameters always mean different scenarios.
     pages, _ = _pages(p)
@@ -98,12 +99,6 @@ def _params(rng, d: int) -> dict:
         if pg is None or pg["kind"] != "present" or pg["write"]:
             p["excl"][i] = True
     return p
-
-
-def _jsonable(x):
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
 
 
 def _page_weight(d: int, kind: str | None) -> int:

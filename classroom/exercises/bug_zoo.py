@@ -32,6 +32,7 @@ from classroom.exercises.base import (
     distinct,
     en,
     make_scenario,
+    nonconstant,
     parse_fields,
     pick,
     present,
@@ -55,13 +56,6 @@ PMD_2M = 0x200000
 
 
 # -- scenario families, one per bug ------------------------------------------------------------
-def _nonconstant(rng, n: int) -> list[bool]:
-    while True:
-        f = bits(rng, n)
-        if len(set(f)) == 2:
-            return f
-
-
 def _has_run(f) -> bool:
     return any(a == b for a, b in zip(f, f[1:], strict=False))
 
@@ -84,7 +78,7 @@ def _params(rng, d: int) -> dict:
     bug = pick(rng, BUG_NAMES)
     p: dict = {"bug": bug, "order": 4, "mode": "patched"}
     if bug == "skip-accounting":
-        f = _nonconstant(rng, 16)
+        f = nonconstant(rng, 16)
         p.update(excl=f, fault=["dup_swap", pick(rng, range(_first_run(f), 16))])
     elif bug == "exclusivity-from-head":
         k = pick(rng, range(1, 9))

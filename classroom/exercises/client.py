@@ -68,7 +68,13 @@ import hashlib
 import re
 from typing import Any
 
-from classroom.exercises.base import MAX_ANSWER_CHARS, MAX_DIGITS, MAX_PAGES, Instance
+from classroom.exercises.base import (
+    MAX_ANSWER_CHARS,
+    MAX_DIGITS,
+    MAX_PAGES,
+    Instance,
+    fmt_pageset,
+)
 
 SALT = "simcore-hw/{topic}/{seed}/{difficulty}/"
 
@@ -135,18 +141,7 @@ def _pageset(s: str) -> str | None:
         if b < a or b >= MAX_PAGES:
             return None
         pages.update(range(a, b + 1))
-    if not pages:
-        return "none"
-    out = []
-    ps = sorted(pages)
-    i = 0
-    while i < len(ps):
-        j = i
-        while j + 1 < len(ps) and ps[j + 1] == ps[j] + 1:
-            j += 1
-        out.append(str(ps[i]) if i == j else f"{ps[i]}-{ps[j]}")
-        i = j + 1
-    return ",".join(out)
+    return fmt_pageset(pages)
 
 
 def _sizes(s: str) -> str | None:

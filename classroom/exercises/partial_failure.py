@@ -27,6 +27,7 @@ from classroom.exercises.base import (
     final_codes,
     fmt_delta,
     fmt_pageset,
+    jsonable,
     make_scenario,
     page_fates,
     parse_fields,
@@ -130,14 +131,6 @@ def fmt(fields: dict) -> str:
     return "; ".join(f"{k}={fields[k]}" for k in KEYS)
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
-
-
 def generate(seed: int, difficulty: int = 1) -> Instance:
     p = _params(rng_for(seed), difficulty)
     sc = build(p)
@@ -152,7 +145,7 @@ def generate(seed: int, difficulty: int = 1) -> Instance:
     data = {
         "mode": mode, "want": want, "flags": sc["folio"]["exclusive"],
         "letters": "".join(codes[i] for i in sorted(codes)),
-        "fates": _jsonable(page_fates(res)),
+        "fates": jsonable(page_fates(res)),
         "fail": [fail.fn, fail.text, fail.page, fail.nr] if fail else None,
         "pin_fired": pin_fired,
         "other_mode": outcome(run_scenario(sc, other)),

@@ -7,6 +7,7 @@ state of the scenario (a freshly built `System`) and name the rule of `folio_unm
 
 from __future__ import annotations
 
+from classroom.exercises.base import pages_text
 from simcore.batch import batch_stop_rules, unmap_batch_refused
 from simcore.pte import Pte
 from simcore.system import System
@@ -174,9 +175,10 @@ def fate_reason(page: int, fate: dict, initial_flags: str, mode: str, n: int = 1
 
 
 def group_fates(letters: str, fates: dict, initial_flags: str, mode: str) -> list[str]:
-    """One line per run of pages that share a letter and a fate."""
+    """One line per run of pages that share a letter and a fate (``fates`` keyed by the page
+    number as a string, as in an instance's data)."""
     def key(p):
-        f = fates[str(p)] if str(p) in fates else fates[p]
+        f = fates[str(p)]
         return (letters[p], f["fate"], repr(f.get("unit")), f.get("from"),
                 initial_flags[p] if f["fate"] == "swap" else "")
     lines = []
@@ -186,12 +188,8 @@ def group_fates(letters: str, fates: dict, initial_flags: str, mode: str) -> lis
         q = p
         while q + 1 < nr and key(q + 1) == key(p):
             q += 1
-        f = fates[str(p)] if str(p) in fates else fates[p]
+        f = fates[str(p)]
         lines.append(f"{pages_text(p, q - p + 1)}: {letters[p]} — "
                      f"{fate_reason(p, f, initial_flags, mode, q - p + 1)}.")
         p = q + 1
     return lines
-
-
-def pages_text(a: int, n: int) -> str:
-    return f"page {a}" if n == 1 else f"pages {a}..{a + n - 1}"

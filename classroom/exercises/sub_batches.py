@@ -21,11 +21,11 @@ from classroom.exercises.base import (
     AnswerError,
     Feedback,
     Instance,
-    bits,
     clear_units,
     distinct,
     en,
     make_scenario,
+    nonconstant,
     ordinal,
     pages_text,
     pick,
@@ -49,25 +49,17 @@ NORMALIZE = "list"
 PS = 4096
 
 
-def _nonconstant(rng, n: int, lo: int, hi: int) -> list[bool]:
-    """n random flags whose slice [lo, hi) has both values (rejection sampling)."""
-    while True:
-        f = bits(rng, n)
-        if len(set(f[lo:hi])) == 2:
-            return f
-
-
 def _params(rng, d: int) -> dict:
     if d == 1:
         k = pick(rng, range(1, 9))
-        return {"order": 4, "vma_start": k, "excl": _nonconstant(rng, 16, k, 16)}
+        return {"order": 4, "vma_start": k, "excl": nonconstant(rng, 16, k, 16)}
     if d == 2:
         k = pick(rng, range(1, 7))
         m = pick(rng, range(k + 2, 16))
-        f = _nonconstant(rng, m, k, m) + [True] * (16 - m)
+        f = nonconstant(rng, m, k, m) + [True] * (16 - m)
         return {"order": 4, "vma_start": k, "writable_from": m, "excl": f}
     h = pick(rng, range(2, 13))
-    return {"order": 5, "hole": h, "excl": _nonconstant(rng, 32, h + 1, 32)}
+    return {"order": 5, "hole": h, "excl": nonconstant(rng, 32, h + 1, 32)}
 
 
 def count(d: int) -> int:

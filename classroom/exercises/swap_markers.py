@@ -23,6 +23,7 @@ from classroom.exercises.base import (
     distinct,
     en,
     final_codes,
+    jsonable,
     make_scenario,
     page_fates,
     pick,
@@ -87,10 +88,10 @@ def generate(seed: int, difficulty: int = 1) -> Instance:
     mode = p["mode"]
     res = run_scenario(sc, mode)
     answer = letters(res)
-    fates = {str(k): v for k, v in page_fates(res).items()}
+    fates = page_fates(res)
     other = "patched" if mode == "baseline" else "baseline"
     data = {"mode": mode, "letters": answer, "flags": sc["folio"]["exclusive"],
-            "fates": _jsonable(fates),
+            "fates": jsonable(fates),
             "other_mode": letters(run_scenario(sc, other)),
             "no_pin": letters(run_scenario(build(p, pin=False), mode))}
     nr = 1 << p["order"]
@@ -105,14 +106,6 @@ def generate(seed: int, difficulty: int = 1) -> Instance:
                 "exclusive marker, a swap PTE without it, or still present?")
     return Instance(TOPIC, seed, difficulty, sc, question, _format(nr), answer,
                     explain(data), TITLE, draw(sc, mode), p, data)
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
 
 
 def explain(data: dict) -> str:

@@ -29,6 +29,22 @@ def test_bad_flags_one_line_exit_2(argv, flag, capsys):
     assert len(err) == 1 and err[0].startswith("kernlab: ") and flag in err[0]
 
 
+@pytest.mark.parametrize("cmd", [["check"], ["bench", "--repeat", "1"]])
+def test_unwritable_record_is_refused_before_the_run(cmd, tmp_path, capsys):
+    assert cli.main([*cmd, "--record", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--record" in err[0] and "is a directory" in err[0]
+
+
+def test_record_write_error_is_one_line(tmp_path):
+    (tmp_path / "f").write_text("")
+    with pytest.raises(cli.UsageError, match="--record: cannot write") as e:
+        cli._write_record(str(tmp_path / "f" / "r.json"), {"a": 1})
+    assert "\n" not in str(e.value) and sorted(os.listdir(tmp_path)) == ["f"]
+    cli._write_record(str(tmp_path / "d" / "r.json"), {"a": 1})
+    assert sorted(os.listdir(tmp_path / "d")) == ["r.json"]
+
+
 def test_setup_needs_root(monkeypatch, capsys):
     monkeypatch.setattr(env.os, "geteuid", lambda: 1000)
     assert cli.main(["check", "--setup"]) == 2
