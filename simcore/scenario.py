@@ -238,8 +238,6 @@ def _check_dup_fault(sys: System, i: int, page: int) -> None:
     swap PTEs plus ``swap_refs_elsewhere``; every mapping of the page the unmap converts adds
     one. If that never reaches the limit the fault could not happen: refuse it.
     """
-    from simcore.swap import SWAP_MAP_PAGE_SLOTS, swap_count_capacity
-
     folio = sys.folio
     where = f"faults[{i}]"
     if not folio.swapbacked:
@@ -247,7 +245,7 @@ def _check_dup_fault(sys: System, i: int, page: int) -> None:
                             "(folio_dup_swap() is never called)")
     off = folio.swap_offset + page
     start = int(sys.swap.counts[off])
-    limit = swap_count_capacity(sys.swap.cont.get(off // SWAP_MAP_PAGE_SLOTS, 0))
+    limit = sys.swap.capacity(off)
     dups = int(folio.page_mapcount[page])
     if start + dups <= limit:
         raise ScenarioError(
