@@ -244,9 +244,9 @@ def _check_dup_fault(sys: System, i: int, page: int) -> None:
         raise ScenarioError(f"{where}.op: dup_swap on a lazyfree folio, which has no swap slots "
                             "(folio_dup_swap() is never called)")
     off = folio.swap_offset + page
-    start = int(sys.swap.counts[off])
+    start = sys.swap.counts[off]
     limit = sys.swap.capacity(off)
-    dups = int(folio.page_mapcount[page])
+    dups = folio.page_mapcount[page]
     if start + dups <= limit:
         raise ScenarioError(
             f"{where}: folio_dup_swap() fails only when a slot at SWAP_MAP_MAX "

@@ -131,7 +131,7 @@ class System:
                 self.swap.counts[off] += refs
                 key = off // SWAP_MAP_PAGE_SLOTS
                 self.swap.cont[key] = max(self.swap.cont.get(key, 0),
-                                          continuation_pages_for(int(self.swap.counts[off])))
+                                          continuation_pages_for(self.swap.counts[off]))
         folio.refcount = folio.expected_refcount() if refcount is None else refcount
         self.initial_ptes = {(mm.name, addr): mm.pt.get(addr) for mm, addr, _ in self.slots()}
         self.initial_exclusive = list(folio.anon_exclusive)
