@@ -340,6 +340,10 @@ def _columns(counts: Mapping[str, int], nr_folios: int, folio_bytes: int,
     return col
 
 
+#: The two x86 TLB cases (see `simcore.arch`).
+X86_TLB_CASES = ("defer", "immediate")
+
+
 def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | None = None,
               sigma: Mapping[str, float] | None = None, design: str = DEFAULT_DESIGN,
               measurements: tuple[Measurement, ...] = MEASUREMENTS,
@@ -358,6 +362,8 @@ def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | No
     """
     if design not in DESIGNS:
         raise ValueError(f"design: choose one of {', '.join(DESIGNS)}")
+    if x86_tlb not in X86_TLB_CASES:
+        raise ValueError(f"x86_tlb: choose one of {', '.join(X86_TLB_CASES)}")
     params = DESIGNS[design]
     scale = dict(prior_scale or {})
     sig = {**PRIOR_SIGMA, **(sigma or {})}
@@ -443,10 +449,6 @@ def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | No
 def default_calibration() -> Calibration:
     """The calibration every estimate uses unless given another (computed once, by code)."""
     return calibrate()
-
-
-#: The two x86 TLB cases (see `simcore.arch`).
-X86_TLB_CASES = ("defer", "immediate")
 
 
 @functools.lru_cache(maxsize=1)
