@@ -52,6 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from simcore.arch import X86_TLB_CASES
 from simcore.costs import COUNTERS, Costs
 
 # -- the measurements (the series' cover letters) -------------------------------------------
@@ -338,10 +339,6 @@ def _columns(counts: Mapping[str, int], nr_folios: int, folio_bytes: int,
     for k, c in counts.items():
         col[params.index(param_of(k, design))] += priors[k] * c
     return col
-
-
-#: The two x86 TLB cases (see `simcore.arch`).
-X86_TLB_CASES = ("defer", "immediate")
 
 
 def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | None = None,
