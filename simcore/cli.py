@@ -46,6 +46,7 @@ from simcore.batch import MODES
 from simcore.bugs import BUGS, BugError, check_bug_names
 from simcore.safeio import SafeWriter, interrupted, one_line
 from simcore.scenario import ScenarioError, from_dict, read
+from simcore.workload import KINDS as WORKLOAD_KINDS
 
 PROG = "simcore"
 #: ``run --trace --json`` carries the state after every event; a run whose states would take
@@ -55,8 +56,6 @@ MAX_TRACE_JSON = 16_000_000
 TLB_CHOICES = X86_TLB_CASES
 #: Commands that moved to ``python -m classroom`` (simcore never imports classroom).
 HOMEWORK_COMMANDS = ("hw", "grade")
-#: ``workload --kind``
-WORKLOAD_KINDS = ("swapout", "lazyfree")
 
 
 class UsageError(Exception):
