@@ -203,14 +203,12 @@ def from_dict(doc: dict[str, Any]) -> System:
         if len(names) > 1 and folio.anon_exclusive[p]:
             raise ScenarioError(f"folio.exclusive: page {p} is mapped by "
                                 f"{', '.join(sorted(names))} and so cannot be exclusive (use N)")
-    mappings = [(next(v for v in sys.mms[name].vmas if id(v) == vid), base)
-                for (name, vid), base in bases.items()]
-    slots = sum(min(v.end, base + nr * ps) - max(v.start, base) for v, base in mappings) // ps
+    for (name, vid), base in bases.items():
+        sys.map_folio(next(v for v in sys.mms[name].vmas if id(v) == vid), base)
+    slots = sys.nr_slots()
     if slots > MAX_SLOTS:
         raise ScenarioError(f"mms: the folio may be mapped at {slots:,} PTE slots of "
-                            f"{len(mappings)} VMAs; {_SLOTS_WHY}")
-    for vma, base in mappings:
-        sys.map_folio(vma, base)
+                            f"{len(sys.mappings)} VMAs; {_SLOTS_WHY}")
     if arch.cont_ptes:
         explicit = any("cont" in r for r in doc.get("ptes", []))
         if not explicit:

@@ -95,6 +95,12 @@ class System:
                 out.append((vma.mm, addr, (addr - base) // ps))
         return out
 
+    def nr_slots(self) -> int:
+        """How many `slots()` there are, counted without listing them."""
+        ps, span = self.arch.page_size, self.folio.nr_pages * self.arch.page_size
+        return sum(max(0, min(vma.end, base + span) - max(vma.start, base)) // ps
+                   for vma, base in self.mappings)
+
     def settle(self, refcount: int | None = None) -> None:
         """Derive bookkeeping from the page tables and remember the initial state.
 
