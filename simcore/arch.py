@@ -32,6 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ARCH_NAMES = ("x86_64", "arm64", "sparc64")
+#: The x86 TLB cases of `arch_tlbbatch_should_defer()`: the mm has run on another CPU
+#: ("defer") or only on the reclaiming one ("immediate"); see `Arch.tlb_policy`.
+X86_TLB_CASES = ("defer", "immediate")
 
 #: arm64 CONT_PTES per granule: 2^CONFIG_ARM64_CONT_PTE_SHIFT (4K: 16, 16K: 128, 64K: 32).
 ARM64_CONT_PTES = {4096: 16, 16384: 128, 65536: 32}

@@ -82,11 +82,11 @@ def check(sys: System, ok: bool | None = None) -> list[Violation]:
         out.append(Violation("mapcount", f"The folio's mapcount is {folio.mapcount} but "
                              f"{total} PTEs map it: rmap thinks mappings exist that do not (or "
                              "the reverse), so it can never be freed correctly."))
-    bad_pages = [i for i in range(nr) if int(folio.page_mapcount[i]) != mapped[i]]
+    bad_pages = [i for i in range(nr) if folio.page_mapcount[i] != mapped[i]]
     if bad_pages and folio.mapcount == total:
         i = bad_pages[0]
         out.append(Violation("mapcount", f"Page {i}'s own mapcount is "
-                             f"{int(folio.page_mapcount[i])} but {mapped[i]} PTEs map it."))
+                             f"{folio.page_mapcount[i]} but {mapped[i]} PTEs map it."))
     # Conservation against the mappings that really exist (not folio.mapcount, which may be
     # wrong itself): a path that drops mapcount and refcount by the same wrong amount breaks
     # both invariants, not neither.

@@ -41,22 +41,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simcore.arch import ARCH_NAMES, ArchError, get_arch
+from simcore.arch import ARCH_NAMES, X86_TLB_CASES, ArchError, get_arch
 from simcore.batch import MODES
 from simcore.bugs import BUGS, BugError, check_bug_names
 from simcore.safeio import SafeWriter, interrupted, one_line
 from simcore.scenario import ScenarioError, from_dict, read
+from simcore.workload import KINDS as WORKLOAD_KINDS
 
 PROG = "simcore"
 #: ``run --trace --json`` carries the state after every event; a run whose states would take
 #: more JSON than this is refused (per-pte on an order-9 folio: 4,099 states, 66 MB).
 MAX_TRACE_JSON = 16_000_000
 #: ``--tlb``: the x86 case of arch_tlbbatch_should_defer() (see simcore.arch).
-TLB_CHOICES = ("defer", "immediate")
+TLB_CHOICES = X86_TLB_CASES
 #: Commands that moved to ``python -m classroom`` (simcore never imports classroom).
 HOMEWORK_COMMANDS = ("hw", "grade")
-#: ``workload --kind``
-WORKLOAD_KINDS = ("swapout", "lazyfree")
 
 
 class UsageError(Exception):
@@ -158,10 +157,7 @@ def override_arch(doc: dict[str, Any], arch: str | None, page_size: int | None,
     if bbml2 is not None:
         new["bbml2"] = bbml2
     if tlb is not None:
-        if new["name"] != "x86_64":
-            raise UsageError(f"--tlb: only x86_64 has a choice ({new['name']} "
-                             + ("always defers)" if new["name"] == "arm64"
-                                else "flushes per PTE)"))
+        _check_tlb(new["name"])
         new["defer_flush"] = tlb == "defer"
     if new == old:
         return doc
@@ -266,14 +262,20 @@ def cmd_check(args, out) -> int:
     return 0
 
 
+def _check_tlb(arch: str) -> None:
+    """``--tlb`` is a choice only on x86_64 (`simcore.arch`)."""
+    if arch != "x86_64":
+        raise UsageError(f"--tlb: only x86_64 has a choice ({arch} "
+                         + ("always defers)" if arch == "arm64" else "flushes per PTE)"))
+
+
 def cmd_workload(args, out) -> int:
     from simcore import workload
 
     try:
         arch = args.arch or "arm64"
-        if args.tlb is not None and arch != "x86_64":
-            raise UsageError(f"--tlb: only x86_64 has a choice ({arch} "
-                             + ("always defers)" if arch == "arm64" else "flushes per PTE)"))
+        if args.tlb is not None:
+            _check_tlb(arch)
         w = workload.build(args.size, args.folio, arch, args.page_size, bool(args.bbml2),
                            kind=args.kind, defer_flush=None if args.tlb is None
                            else args.tlb == "defer")

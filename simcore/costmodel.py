@@ -52,6 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from simcore.arch import X86_TLB_CASES
 from simcore.costs import COUNTERS, Costs
 
 # -- the measurements (the series' cover letters) -------------------------------------------
@@ -358,6 +359,8 @@ def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | No
     """
     if design not in DESIGNS:
         raise ValueError(f"design: choose one of {', '.join(DESIGNS)}")
+    if x86_tlb not in X86_TLB_CASES:
+        raise ValueError(f"x86_tlb: choose one of {', '.join(X86_TLB_CASES)}")
     params = DESIGNS[design]
     scale = dict(prior_scale or {})
     sig = {**PRIOR_SIGMA, **(sigma or {})}
@@ -443,10 +446,6 @@ def calibrate(lam: float = DEFAULT_LAMBDA, prior_scale: Mapping[str, float] | No
 def default_calibration() -> Calibration:
     """The calibration every estimate uses unless given another (computed once, by code)."""
     return calibrate()
-
-
-#: The two x86 TLB cases (see `simcore.arch`).
-X86_TLB_CASES = ("defer", "immediate")
 
 
 @functools.lru_cache(maxsize=1)

@@ -264,8 +264,8 @@ def random_scenario(seed: int, max_order: int = 6, arch: str | None = None, faul
                 page = mapped[rng.randrange(0, len(mapped))]
                 refs = folio.setdefault("swap_refs_elsewhere", [0] * nr)
                 named = sum(kinds[m][page] == _SWAP for m in kinds)
-                refs[page] = SWAP_MAP_MAX - named - rng.randrange(0, 1 + sum(
-                    kinds[m][page] in (_PRESENT, _DEVEX) for m in kinds) - 1)
+                dups = sum(kinds[m][page] in (_PRESENT, _DEVEX) for m in kinds)   # >= 1
+                refs[page] = SWAP_MAP_MAX - named - rng.randrange(0, dups)
             f: dict[str, Any] = {"op": op, "page": page}
             if _chance(rng, 0.5):
                 f["error"] = "EBUSY" if op == "pin" else "ENOMEM"

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 from simcore.system import System
 
-CALLERS = ("reclaim", "madv_pageout")
-
 
 def _present_mappers(sys: System) -> tuple[set[str], list[tuple[str, int, str]]]:
     """The mms with a present or device-exclusive entry of the folio; every such entry."""
@@ -47,7 +45,7 @@ def partially_mapped_before_swap(sys: System) -> bool:
     if not (folio.swapbacked and folio.large and folio.mapcount):
         return False
     init = sys.initial or {}
-    if any(c for c in init.get("swap_counts", [])):
+    if any(init.get("swap_counts", [])):
         return False            # already in the swap cache from an earlier pass
     return not all(folio.page_mapcount)
 

@@ -167,7 +167,7 @@ def caller_info(result: Result) -> dict[str, Any] | None:
     """``{"name", "reaches_unmap", "why"}`` when the scenario names MADV_PAGEOUT as its caller
     or when no caller would hand this folio to the unmap whole (`simcore.reach`)."""
     sys = result.system
-    why = getattr(result, "not_reached", None)
+    why = result.not_reached
     if sys.caller == "reclaim" and why is None:
         return None
     return {"name": sys.caller, "reaches_unmap": why is None, "why": why}

@@ -203,14 +203,12 @@ def from_dict(doc: dict[str, Any]) -> System:
         if len(names) > 1 and folio.anon_exclusive[p]:
             raise ScenarioError(f"folio.exclusive: page {p} is mapped by "
                                 f"{', '.join(sorted(names))} and so cannot be exclusive (use N)")
-    mappings = [(next(v for v in sys.mms[name].vmas if id(v) == vid), base)
-                for (name, vid), base in bases.items()]
-    slots = sum(min(v.end, base + nr * ps) - max(v.start, base) for v, base in mappings) // ps
+    for (name, vid), base in bases.items():
+        sys.map_folio(next(v for v in sys.mms[name].vmas if id(v) == vid), base)
+    slots = sys.nr_slots()
     if slots > MAX_SLOTS:
         raise ScenarioError(f"mms: the folio may be mapped at {slots:,} PTE slots of "
-                            f"{len(mappings)} VMAs; {_SLOTS_WHY}")
-    for vma, base in mappings:
-        sys.map_folio(vma, base)
+                            f"{len(sys.mappings)} VMAs; {_SLOTS_WHY}")
     if arch.cont_ptes:
         explicit = any("cont" in r for r in doc.get("ptes", []))
         if not explicit:
@@ -238,17 +236,15 @@ def _check_dup_fault(sys: System, i: int, page: int) -> None:
     swap PTEs plus ``swap_refs_elsewhere``; every mapping of the page the unmap converts adds
     one. If that never reaches the limit the fault could not happen: refuse it.
     """
-    from simcore.swap import SWAP_MAP_PAGE_SLOTS, swap_count_capacity
-
     folio = sys.folio
     where = f"faults[{i}]"
     if not folio.swapbacked:
         raise ScenarioError(f"{where}.op: dup_swap on a lazyfree folio, which has no swap slots "
                             "(folio_dup_swap() is never called)")
     off = folio.swap_offset + page
-    start = int(sys.swap.counts[off])
-    limit = swap_count_capacity(sys.swap.cont.get(off // SWAP_MAP_PAGE_SLOTS, 0))
-    dups = int(folio.page_mapcount[page])
+    start = sys.swap.counts[off]
+    limit = sys.swap.capacity(off)
+    dups = folio.page_mapcount[page]
     if start + dups <= limit:
         raise ScenarioError(
             f"{where}: folio_dup_swap() fails only when a slot at SWAP_MAP_MAX "

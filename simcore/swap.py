@@ -64,11 +64,14 @@ class SwapDevice:
         #: count-continuation pages allocated during the run (for traces)
         self.continuations = 0
 
+    def capacity(self, offset: int) -> int:
+        """The largest count this slot can hold with the continuation pages it has now."""
+        return swap_count_capacity(self.cont.get(offset // SWAP_MAP_PAGE_SLOTS, 0))
+
     def at_limit(self, offset: int) -> bool:
         """Would one more reference on this slot need a new continuation page?"""
         c = self.counts[offset]
-        return c >= SWAP_MAP_MAX and c >= swap_count_capacity(
-            self.cont.get(offset // SWAP_MAP_PAGE_SLOTS, 0))
+        return c >= SWAP_MAP_MAX and c >= self.capacity(offset)
 
     def ensure(self, nr_slots: int) -> None:
         if nr_slots > len(self.counts):

@@ -95,6 +95,12 @@ class System:
                 out.append((vma.mm, addr, (addr - base) // ps))
         return out
 
+    def nr_slots(self) -> int:
+        """How many `slots()` there are, counted without listing them."""
+        ps, span = self.arch.page_size, self.folio.nr_pages * self.arch.page_size
+        return sum(max(0, min(vma.end, base + span) - max(vma.start, base)) // ps
+                   for vma, base in self.mappings)
+
     def settle(self, refcount: int | None = None) -> None:
         """Derive bookkeeping from the page tables and remember the initial state.
 
@@ -131,7 +137,7 @@ class System:
                 self.swap.counts[off] += refs
                 key = off // SWAP_MAP_PAGE_SLOTS
                 self.swap.cont[key] = max(self.swap.cont.get(key, 0),
-                                          continuation_pages_for(int(self.swap.counts[off])))
+                                          continuation_pages_for(self.swap.counts[off]))
         folio.refcount = folio.expected_refcount() if refcount is None else refcount
         self.initial_ptes = {(mm.name, addr): mm.pt.get(addr) for mm, addr, _ in self.slots()}
         self.initial_exclusive = list(folio.anon_exclusive)

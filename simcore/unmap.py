@@ -205,6 +205,25 @@ def _dup_swap(ctx: Ctx, idx: int, nr: int) -> int:
     return rc
 
 
+def _dup_swap_pages(ctx: Ctx, mm: Mm, addr: int, idx: int, nr: int, shown: int,
+                    note: str = "") -> bool:
+    """One `folio_dup_swap()` call of the batched path on pages [idx, idx+nr), counted and
+    traced; False (the failure traced) on -ENOMEM. ``shown`` is the batch length the trace
+    names (it differs from ``nr`` only under the stale-nr-pages bug)."""
+    ctx.costs.dup_calls += 1
+    if _dup_swap(ctx, idx, nr) < 0:
+        ctx.emit("fail", "folio_dup_swap",
+                 f"swap counts of pages {idx}..{idx + shown - 1} cannot be raised: a slot is "
+                 "at SWAP_MAP_MAX and its count continuation cannot be allocated (-ENOMEM)",
+                 mm=mm.name, addr=addr, page=idx, nr=shown)
+        return False
+    ctx.costs.atomic_swap += nr
+    if ctx.trace is not None:
+        ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {idx}..{idx + shown - 1}"
+                 f"{note}", mm=mm.name, page=idx, nr=shown)
+    return True
+
+
 def _put_swap(ctx: Ctx, idx: int, nr: int) -> None:
     ctx.costs.put_swap_calls += 1
     ctx.costs.atomic_swap += nr
@@ -230,18 +249,9 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
     whole_batch_dup = ctx.swap_dup == "batch"
     swapped = min(nr, folio.nr_pages - idx)     # (= nr unless the stale-nr-pages bug)
     if whole_batch_dup:      # the other reading of v4: one folio_dup_swap() for the batch
-        costs.dup_calls += 1
-        if _dup_swap(ctx, idx, swapped) < 0:
-            ctx.emit("fail", "folio_dup_swap",
-                     f"swap counts of pages {idx}..{idx + nr - 1} cannot be raised: a slot is "
-                     "at SWAP_MAP_MAX and its count continuation cannot be allocated (-ENOMEM)",
-                     mm=mm.name, addr=addr, page=idx, nr=nr)
+        if not _dup_swap_pages(ctx, mm, addr, idx, swapped, nr, " (once for the whole batch)"):
             _restore(ctx, mm, addr, pteval, nr)
             return False
-        costs.atomic_swap += swapped
-        if ctx.trace is not None:
-            ctx.emit("dup", "folio_dup_swap", f"swap counts +1 for pages {idx}..{idx + nr - 1} "
-                     "(once for the whole batch)", mm=mm.name, page=idx, nr=nr)
     for s, n, excl in runs:
         page, a = idx + s, addr + s * ps
         costs.sub_batches += 1
@@ -251,25 +261,17 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                      f"from page {page}", mm=mm.name, addr=a, page=page, nr=n, exclusive=excl)
         if faults.pin:
             _pin_if_due(ctx, page, n)
-        if not whole_batch_dup:
-            costs.dup_calls += 1
-            if _dup_swap(ctx, page, n) < 0:
-                ctx.emit("fail", "folio_dup_swap",
-                         f"swap counts of pages {page}..{page + n - 1} cannot be raised: a slot "
-                         "is at SWAP_MAP_MAX and its count continuation cannot be allocated "
-                         "(-ENOMEM)", mm=mm.name, addr=a, page=page, nr=n)
-                failed_at = s
-                break
-            costs.atomic_swap += n
-            if ctx.trace is not None:
-                ctx.emit("dup", "folio_dup_swap",
-                         f"swap counts +1 for pages {page}..{page + n - 1}",
-                         mm=mm.name, page=page, nr=n)
+        if not whole_batch_dup and not _dup_swap_pages(ctx, mm, a, page, n, n):
+            failed_at = s
+            break
+        # the swap counts a failure below gives back: this sub-batch's, or with one dup for
+        # the whole batch, those of every page from here to the batch's end
+        held = idx + swapped - page if whole_batch_dup else n
         sub_pte = pte_advance_pfn(pteval, s)
         if mm.arch.has_arch_unmap_one and mm.arch.adi:
             if arch_unmap_one(mm, a, sub_pte, costs,
                               fail=faults.take("arch_unmap_one", page, n) is not None) < 0:
-                _put_swap(ctx, page, idx + swapped - page if whole_batch_dup else n)
+                _put_swap(ctx, page, held)
                 ctx.emit("fail", "arch_unmap_one", f"ADI tag storage for {a:#x} not allocated",
                          mm=mm.name, addr=a, page=page, nr=n)
                 failed_at = s
@@ -280,7 +282,7 @@ def __ttu_anon_folio(ctx: Ctx, vma: Vma, idx: int, addr: int, pteval: Pte, nr: i
                          page=page, nr=1)
         if excl:
             if folio_try_share_anon_rmap_ptes(folio, page, n, costs) < 0:
-                _put_swap(ctx, page, idx + swapped - page if whole_batch_dup else n)
+                _put_swap(ctx, page, held)
                 ctx.emit("fail", "folio_try_share_anon_rmap_ptes",
                          f"pages {page}..{page + n - 1} are exclusive but the folio may be "
                          f"pinned (-EBUSY)", mm=mm.name, addr=a, page=page, nr=n)

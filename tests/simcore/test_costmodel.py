@@ -260,3 +260,8 @@ def test_lazyfree_comparison_prices_per_pte_against_batched():
     assert c["model_unmap_ms_per_pte"] > c["model_unmap_ms_batched"] > 0
     assert 2.3 < c["measured_speedup"] < 2.6
     assert c["measured_saving_us_per_folio"] > c["model_saving_us_per_folio"] > 0
+
+
+def test_an_unknown_x86_tlb_case_is_refused_not_read_as_immediate():
+    with pytest.raises(ValueError, match="x86_tlb: choose one of defer, immediate"):
+        cm.calibrate(x86_tlb="deferred")
