@@ -291,12 +291,8 @@ def counter_parts(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A Markdown table (rendered natively by the book's theme, light and dark)."""
-    def cell(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    out += ["| " + " | ".join(cell(r[c]) for c in columns) + " |" for r in rows]
-    return "\n".join(out)
+    """A Markdown table, every column left-aligned (`bookkit.render.markdown_table`)."""
+    return render.markdown_table(rows, columns)
 
 
 def mode_markdown(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64") -> str:
