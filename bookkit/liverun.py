@@ -48,6 +48,7 @@ def editor_config() -> dict[str, Any]:
     return {"modes": list(MODES), "bugs": list(BUGS), "archs": list(ARCH_NAMES),
             "page_sizes": defs["arch"]["properties"]["page_size"]["enum"],
             "kinds": defs["pte_run"]["properties"]["kind"]["enum"],
+            "max_order": defs["folio"]["properties"]["order"]["maximum"],
             "fault_ops": list(FAULT_OPS), "max_slots": MAX_SLOTS}
 
 
