@@ -109,9 +109,7 @@ def exercise_variant(topic: str, seed: int, difficulty: int) -> dict[str, Any]:
         inst = ex.generate(topic, seed, difficulty)
     except ValueError as e:
         return {"error": str(e).splitlines()[0]}
-    return {"topic": inst.topic, "seed": inst.seed, "difficulty": inst.difficulty,
-            "title": inst.title, "question": inst.question, "strip": inst.strip,
-            "answer_format": inst.answer_format, "command": inst.command}
+    return inst.as_dict(solutions=False)
 
 
 def exercise_check(topic: str, seed: int, difficulty: int, answer: str) -> dict[str, Any]:
