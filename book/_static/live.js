@@ -297,7 +297,10 @@
       pattern.value = v;
       if (v) f.exclusive = v; else delete f.exclusive;
       var n = v.length;
-      if (n && (n & (n - 1)) === 0 && n <= (1 << cfg.max_order)) f.order = Math.round(Math.log2(n));
+      if (n && (n & (n - 1)) === 0 && n <= (1 << cfg.max_order)) {
+        f.order = Math.round(Math.log2(n));
+        order.value = f.order;  // the order box shows the order the pattern set
+      }
       self.sync();
     });
     folio.appendChild(this.field("pages (E/N)", pattern, "folio.exclusive",
