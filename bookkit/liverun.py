@@ -48,6 +48,7 @@ def editor_config() -> dict[str, Any]:
     return {"modes": list(MODES), "bugs": list(BUGS), "archs": list(ARCH_NAMES),
             "page_sizes": defs["arch"]["properties"]["page_size"]["enum"],
             "kinds": defs["pte_run"]["properties"]["kind"]["enum"],
+            "max_order": defs["folio"]["properties"]["order"]["maximum"],
             "fault_ops": list(FAULT_OPS), "max_slots": MAX_SLOTS}
 
 
@@ -108,9 +109,7 @@ def exercise_variant(topic: str, seed: int, difficulty: int) -> dict[str, Any]:
         inst = ex.generate(topic, seed, difficulty)
     except ValueError as e:
         return {"error": str(e).splitlines()[0]}
-    return {"topic": inst.topic, "seed": inst.seed, "difficulty": inst.difficulty,
-            "title": inst.title, "question": inst.question, "strip": inst.strip,
-            "answer_format": inst.answer_format, "command": inst.command}
+    return inst.as_dict(solutions=False)
 
 
 def exercise_check(topic: str, seed: int, difficulty: int, answer: str) -> dict[str, Any]:

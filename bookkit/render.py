@@ -97,6 +97,23 @@ def violations_html(result) -> str:
         f"<li>{html.escape(str(v))}</li>" for v in result.violations) + "</ul>")
 
 
+def markdown_table(rows: list[dict[str, Any]], columns: list[str],
+                   headers: dict[str, str] | None = None,
+                   align_right: tuple[str, ...] | list[str] = ()) -> str:
+    """A Markdown table of ``rows`` (the book renders ``text/markdown`` outputs as MyST, in the
+    theme's light and dark colours): ``headers`` renames columns, ``align_right`` lists the
+    right-aligned ones; a ``|`` or a line break in a cell is escaped so it cannot break the
+    table."""
+    headers = headers or {}
+
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+    head = "| " + " | ".join(cell(headers.get(c, c)) for c in columns) + " |"
+    rule = "|" + "|".join("---:" if c in align_right else "---" for c in columns) + "|"
+    body = ["| " + " | ".join(cell(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
 def error_html(message: str) -> str:
     return f"<p role='alert' style='color:#b71c1c'>{html.escape(message)}</p>"
 

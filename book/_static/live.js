@@ -297,16 +297,19 @@
       pattern.value = v;
       if (v) f.exclusive = v; else delete f.exclusive;
       var n = v.length;
-      if (n && (n & (n - 1)) === 0 && n <= 512) f.order = Math.round(Math.log2(n));
+      if (n && (n & (n - 1)) === 0 && n <= (1 << cfg.max_order)) {
+        f.order = Math.round(Math.log2(n));
+        order.value = f.order;  // the order box shows the order the pattern set
+      }
       self.sync();
     });
     folio.appendChild(this.field("pages (E/N)", pattern, "folio.exclusive",
       "one letter per page: E PageAnonExclusive, N not; the length sets the order"));
-    var order = el("input", { type: "number", min: "0", max: "9", value: f.order === undefined ? "" : f.order });
+    var order = el("input", { type: "number", min: "0", max: String(cfg.max_order), value: f.order === undefined ? "" : f.order });
     order.addEventListener("change", function () {
       var v = intOrText(order.value);
       f.order = v;
-      if (typeof v === "number" && v >= 0 && v <= 9 && f.exclusive) {
+      if (typeof v === "number" && v >= 0 && v <= cfg.max_order && f.exclusive) {
         var n = 1 << v;
         f.exclusive = (f.exclusive + Array(n + 1).join(f.exclusive.slice(-1) || "E")).slice(0, n);
         pattern.value = f.exclusive;

@@ -273,8 +273,9 @@ def counter_parts(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64
 
     ``ptep_get`` splits into the rmap walk's reads (`page_vma_mapped_walk()` / `check_pte()`)
     and `try_to_unmap_one()`'s own read, one per loop iteration; ``atomics`` is the sum of the
-    four atomic counters; the refcount left after a complete unmap is the swap cache's (one per
-    page) plus the reference of the reclaimer that isolated the folio.
+    four atomic counters (`counter_values`, as the players count it); the refcount left after
+    a complete unmap is the swap cache's (one per page) plus the reference of the reclaimer
+    that isolated the folio.
     """
     system = simcore.from_dict(scenario(order, kind, arch))
     result = simcore.run(system, mode)
@@ -284,20 +285,14 @@ def counter_parts(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64
             "own_reads": c["iterations"], "walk_reads": c["ptep_get"] - c["iterations"],
             "pte_writes": c["pte_writes"], "atomic_mm": c["atomic_mm"],
             "atomic_mapcount": c["atomic_mapcount"], "atomic_refcount": c["atomic_refcount"],
-            "atomic_swap": c["atomic_swap"],
-            "atomics": c["atomic_mm"] + c["atomic_mapcount"] + c["atomic_refcount"]
-            + c["atomic_swap"],
+            "atomic_swap": c["atomic_swap"], "atomics": counter_values(result)["atomics"],
             "refcount": folio.refcount, "mapcount": folio.mapcount, "swapcache_refs": cache,
             "other_refs": folio.refcount - cache}
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A Markdown table (rendered natively by the book's theme, light and dark)."""
-    def cell(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    out += ["| " + " | ".join(cell(r[c]) for c in columns) + " |" for r in rows]
-    return "\n".join(out)
+    """A Markdown table, every column left-aligned (`bookkit.render.markdown_table`)."""
+    return render.markdown_table(rows, columns)
 
 
 def mode_markdown(order: int = 4, kind: str = "swap-backed", arch: str = "x86_64") -> str:

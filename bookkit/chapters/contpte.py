@@ -318,12 +318,9 @@ def config_table(configs=None, names=("ptep_get", "pte_reads", "pte_writes", "co
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str],
                    headers: dict[str, str] | None = None) -> str:
-    """A Markdown table (the book renders ``text/markdown`` outputs as MyST)."""
-    headers = headers or {}
-    head = "| " + " | ".join(headers.get(c, c) for c in columns) + " |"
-    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"
-    body = ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+    """A Markdown table, the columns after the first right-aligned
+    (`bookkit.render.markdown_table`)."""
+    return render.markdown_table(rows, columns, headers, align_right=tuple(columns[1:]))
 
 
 def counters_figure(configs=("arm64 4K", "x86_64"),

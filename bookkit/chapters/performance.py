@@ -20,6 +20,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from bookkit import render
 from bookkit.explorer import ControlPanel
 from simcore import costmodel as cm
 from simcore.costs import COUNTERS
@@ -148,13 +149,8 @@ def speedup(arch: str, folio_bytes: int, size: int = cm.WORKLOAD_SIZE, calibrati
 
 
 # -- tables --------------------------------------------------------------------------------------
-def md_table(rows: list[dict[str, Any]], columns: list[str], headers: dict[str, str] | None = None,
-             align_right: tuple[str, ...] = ()) -> str:
-    headers = headers or {}
-    head = "| " + " | ".join(headers.get(c, c) for c in columns) + " |"
-    rule = "|" + "|".join("---:" if c in align_right else "---" for c in columns) + "|"
-    body = ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+#: a Markdown table (the chapter's pages call it ``ch.md_table``)
+md_table = render.markdown_table
 
 
 def calibration_rows(cal=None) -> list[dict[str, Any]]:

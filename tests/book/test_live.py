@@ -139,6 +139,7 @@ def test_editor_choices_come_from_simcore():
     cfg = liverun.editor_config()
     assert cfg["modes"] == list(SIM_MODES) and cfg["bugs"] == list(BUGS)
     assert 65536 in cfg["page_sizes"] and "device_exclusive" in cfg["kinds"]
+    assert cfg["max_order"] == 9  # the schema's folio.order maximum: a 2 MiB folio of 4K pages
     data = player_data("x", "t", [{"key": "a", "label": "A", "columns": [{"mm": "m"}],
                                    "frames": [{"ptes": ["W"]}]}], live=True)
     assert 'data-live="true"' in player_html(data)

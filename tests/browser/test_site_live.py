@@ -182,6 +182,18 @@ def test_without_javascript_the_presets_remain(open_page, site):
     assert not [u for u in watch.requests if "/_static/live/" in u]
 
 
+def test_pattern_length_sets_the_order_shown(open_page):
+    """Typing an E/N pattern of 2^k letters sets the folio's order, in the scenario and in the
+    order box the reader sees (no Run needed, so no Python is loaded)."""
+    page, watch = open_page("book/anon-exclusive.html")
+    page.click(f"{LIVE} > summary")
+    field(page, "folio.exclusive").fill("EN" * 4)
+    field(page, "folio.exclusive").press("Tab")
+    assert json.loads(editor_state(page)["scenario"])["folio"]["order"] == 3
+    assert field(page, "folio.order").input_value() == "3"
+    watch.assert_clean()
+
+
 def test_bad_input_share_and_axe(open_page, tmp_path, axe_js):
     path = "book/anon-exclusive.html"
     page, watch = open_page(path)
